@@ -1,0 +1,7 @@
+//! Luister's ingestion stages, in the order an event passes them:
+//! decode → validate → enrich → sessionize. The result is an [`EventRecord`] ready
+//! for the spool. Nothing here does network I/O; data files are loaded once at start.
+//!
+//! [`EventRecord`]: luister_model::EventRecord
+
+pub mod enrich;

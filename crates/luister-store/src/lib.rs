@@ -1,0 +1,19 @@
+//! Luister's ClickHouse layer.
+//!
+//! Owns the connection (with the 18.x/current compatibility switches), the schema and
+//! its migrations, writing event batches exactly once, and the small tables (sites,
+//! salts, tokens, goals, funnels). It knows nothing of HTTP or of enrichment.
+
+mod client;
+pub mod embedded;
+mod error;
+mod events;
+mod migrate;
+pub mod salts;
+pub mod schema;
+mod sites;
+
+pub use client::{ClickHouseSettings, Store};
+pub use error::StoreError;
+pub use events::RecentSession;
+pub use migrate::MigrationReport;

@@ -1,0 +1,152 @@
+//! The `sites` table: which domains Luister accepts events for, and their settings.
+
+use crate::{Store, StoreError};
+use luister_model::{SaltRotation, Site};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize, clickhouse::Row)]
+struct SiteRow {
+    domain: String,
+    timezone: String,
+    search_params: Vec<String>,
+    allowed_params: Vec<String>,
+    matomo_id: u32,
+    extra_hosts: Vec<String>,
+    salt_rotation: String,
+    deleted: u8,
+    version: u64,
+}
+
+impl SiteRow {
+    fn from_site(site: &Site, deleted: bool) -> Self {
+        Self {
+            domain: site.domain.clone(),
+            timezone: site.timezone.clone(),
+            search_params: site.search_params.clone(),
+            allowed_params: site.allowed_params.clone(),
+            matomo_id: site.matomo_id,
+            extra_hosts: site.extra_hosts.clone(),
+            salt_rotation: site.salt_rotation.as_str().into(),
+            deleted: deleted.into(),
+            version: version_now(),
+        }
+    }
+
+    fn into_site(self) -> Site {
+        Site {
+            domain: self.domain,
+            timezone: self.timezone,
+            search_params: self.search_params,
+            allowed_params: self.allowed_params,
+            matomo_id: self.matomo_id,
+            extra_hosts: self.extra_hosts,
+            salt_rotation: SaltRotation::parse(&self.salt_rotation).unwrap_or_default(),
+        }
+    }
+}
+
+/// A version that grows with every write, so the newest row wins in `ReplacingMergeTree`.
+pub(crate) fn version_now() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut last = LAST.load(std::sync::atomic::Ordering::Relaxed);
+    loop {
+        let next = nanos.max(last + 1);
+        match LAST.compare_exchange(last, next, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+impl Store {
+    /// All sites that are not removed, by domain.
+    pub async fn list_sites(&self) -> Result<Vec<Site>, StoreError> {
+        let rows: Vec<SiteRow> = self
+            .client
+            .query("SELECT ?fields FROM sites FINAL WHERE deleted = 0 ORDER BY domain")
+            .fetch_all()
+            .await?;
+        Ok(rows.into_iter().map(SiteRow::into_site).collect())
+    }
+
+    pub async fn get_site(&self, domain: &str) -> Result<Option<Site>, StoreError> {
+        let row: Option<SiteRow> = self
+            .client
+            .query("SELECT ?fields FROM sites FINAL WHERE domain = ? AND deleted = 0")
+            .bind(domain)
+            .fetch_optional()
+            .await?;
+        Ok(row.map(SiteRow::into_site))
+    }
+
+    /// Adds a site; an existing domain is an error rather than a silent overwrite.
+    pub async fn add_site(&self, site: &Site) -> Result<(), StoreError> {
+        validate_site(site)?;
+        if self.get_site(&site.domain).await?.is_some() {
+            return Err(StoreError::SiteExists(site.domain.clone()));
+        }
+        if site.matomo_id != 0 {
+            if let Some(other) = self.list_sites().await?.into_iter().find(|s| s.matomo_id == site.matomo_id) {
+                return Err(StoreError::Invalid {
+                    field: "matomo_id",
+                    reason: format!("{} is already used by {}", site.matomo_id, other.domain),
+                });
+            }
+        }
+        self.write_site(site, false).await
+    }
+
+    /// Replaces the settings of an existing site.
+    pub async fn update_site(&self, site: &Site) -> Result<(), StoreError> {
+        validate_site(site)?;
+        if self.get_site(&site.domain).await?.is_none() {
+            return Err(StoreError::SiteNotFound(site.domain.clone()));
+        }
+        self.write_site(site, false).await
+    }
+
+    /// Removes a site from the list; its events stay until retention drops them.
+    pub async fn remove_site(&self, domain: &str) -> Result<(), StoreError> {
+        let site = self
+            .get_site(domain)
+            .await?
+            .ok_or_else(|| StoreError::SiteNotFound(domain.into()))?;
+        self.write_site(&site, true).await
+    }
+
+    async fn write_site(&self, site: &Site, deleted: bool) -> Result<(), StoreError> {
+        let mut insert = self.client.insert::<SiteRow>("sites").await?;
+        insert.write(&SiteRow::from_site(site, deleted)).await?;
+        insert.end().await?;
+        Ok(())
+    }
+}
+
+fn validate_site(site: &Site) -> Result<(), StoreError> {
+    let domain_ok = !site.domain.is_empty()
+        && site.domain.len() <= 253
+        && site
+            .domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && site.domain.contains('.')
+        && site.domain == site.domain.to_ascii_lowercase();
+    if !domain_ok {
+        return Err(StoreError::Invalid {
+            field: "domain",
+            reason: format!("{:?} is not a lower-case host name like gemeente.nl", site.domain),
+        });
+    }
+    if site.timezone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(StoreError::Invalid {
+            field: "timezone",
+            reason: format!("{:?} is not an IANA time zone like Europe/Amsterdam", site.timezone),
+        });
+    }
+    Ok(())
+}
+

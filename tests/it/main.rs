@@ -1,0 +1,3 @@
+//! Luister's integration tests: real ClickHouse, real HTTP. One binary, one module per area.
+
+mod store;

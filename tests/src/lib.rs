@@ -1,0 +1,132 @@
+//! Fixtures for Luister's integration tests: a real ClickHouse and a fresh database per test.
+//!
+//! The test script (`scripts/test.sh`) starts one ClickHouse for the whole run and
+//! exports its URL as `LUISTER_TEST_CLICKHOUSE_URL`. Without it, the first test in a
+//! process starts a private server that exits with the process.
+
+use luister_store::{ClickHouseSettings, Store};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// URL of the ClickHouse the tests use.
+pub fn clickhouse_url() -> String {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        std::env::var("LUISTER_TEST_CLICKHOUSE_URL").unwrap_or_else(|_| start_private_server())
+    })
+    .clone()
+}
+
+/// Starts `clickhouse-server` under a watchdog shell that stops it when this process ends.
+fn start_private_server() -> String {
+    let dir = std::env::temp_dir().join(format!("luister-test-ch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let port = free_port();
+    let tcp = free_port();
+    let config = dir.join("config.xml");
+    std::fs::write(&config, config_xml(&dir.display().to_string(), port, tcp)).expect("write config");
+    let binary = luister_store::embedded::EmbeddedClickHouse::find_binary()
+        .expect("clickhouse-server not installed: run scripts/test.sh, which installs it");
+    let script = format!(
+        "{} --config-file={} >/dev/null 2>&1 & ch=$!; \
+         while kill -0 {} 2>/dev/null; do sleep 1; done; kill $ch; wait $ch; rm -rf {}",
+        binary.display(),
+        config.display(),
+        std::process::id(),
+        dir.display()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn clickhouse watchdog");
+    let url = format!("http://127.0.0.1:{port}");
+    wait_for_ping(port);
+    url
+}
+
+fn wait_for_ping(port: u16) {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /ping HTTP/1.0\r\n\r\n");
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            if out.contains("Ok.") {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("test clickhouse on port {port} did not start");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn config_xml(dir: &str, http: u16, tcp: u16) -> String {
+    format!(
+        "<?xml version=\"1.0\"?><yandex><logger><level>warning</level><log>{dir}/ch.log</log>\
+         <errorlog>{dir}/ch.err.log</errorlog></logger><http_port>{http}</http_port><tcp_port>{tcp}</tcp_port>\
+         <listen_host>127.0.0.1</listen_host><path>{dir}/data/</path><tmp_path>{dir}/tmp/</tmp_path>\
+         <users_config>/etc/clickhouse-server/users.xml</users_config><default_profile>default</default_profile>\
+         <default_database>default</default_database><mark_cache_size>268435456</mark_cache_size></yandex>"
+    )
+}
+
+/// Settings for a database name nobody else uses.
+pub fn fresh_settings() -> ClickHouseSettings {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    ClickHouseSettings {
+        url: clickhouse_url(),
+        user: "default".into(),
+        password: String::new(),
+        database: format!(
+            "luister_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        ),
+    }
+}
+
+/// A migrated database of its own for one test, dropped when the value is dropped.
+pub struct TestDb {
+    pub store: Store,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let store = Store::connect(fresh_settings()).await.expect("connect to test clickhouse");
+        store.migrate().await.expect("migrate");
+        Self { store }
+    }
+
+    pub fn settings(&self) -> ClickHouseSettings {
+        self.store.settings().clone()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let store = self.store.clone();
+        // Drop runs inside the test's runtime; a helper thread with its own runtime can block.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                let _ = rt.block_on(store.drop_database());
+            }
+        })
+        .join();
+    }
+}

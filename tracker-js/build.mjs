@@ -1,0 +1,52 @@
+// Builds dist/script.js (default) and dist/script.full.js (all opt-in extensions)
+// from src/tracker.js. `node build.mjs` writes dist/; `node build.mjs --out DIR`
+// writes elsewhere. The output is deterministic, so a test can rebuild and
+// compare it with the checked-in dist/.
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { minify } from 'terser';
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+export const VARIANTS = {
+  'script.js': { FULL: false },
+  'script.full.js': { FULL: true },
+};
+
+const banner = (file) =>
+  `/*! Luister ${file}: cookieless analytics, see tracker-js/README.md */\n`;
+
+export async function build() {
+  const source = await readFile(join(root, 'src', 'tracker.js'), 'utf8');
+  const out = {};
+  for (const [file, defs] of Object.entries(VARIANTS)) {
+    const result = await minify(source, {
+      ecma: 2017,
+      compress: {
+        global_defs: defs,
+        passes: 3,
+        drop_console: true,
+        unsafe_arrows: true,
+        unsafe_methods: true,
+      },
+      mangle: true,
+      format: { comments: false, preamble: banner(file).trim() },
+    });
+    out[file] = result.code + '\n';
+  }
+  return out;
+}
+
+async function main() {
+  const i = process.argv.indexOf('--out');
+  const dir = i > 0 ? process.argv[i + 1] : join(root, 'dist');
+  await mkdir(dir, { recursive: true });
+  for (const [file, code] of Object.entries(await build())) {
+    await writeFile(join(dir, file), code);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await main();
+}
