@@ -14,25 +14,27 @@ export const VARIANTS = {
   'script.full.js': { FULL: true },
 };
 
-const banner = (file) =>
-  `/*! Luister ${file}: cookieless analytics, see tracker-js/README.md */\n`;
+// Shared by both variants; changing anything here changes dist/ (then a test in
+// test/build.test.mjs asks for `npm run build`).
+const TERSER_OPTIONS = {
+  ecma: 2020,
+  compress: {
+    passes: 3,
+    drop_console: true,
+    unsafe_arrows: true,
+    unsafe_methods: true,
+  },
+  mangle: true,
+  format: { comments: false },
+};
 
 export async function build() {
   const source = await readFile(join(root, 'src', 'tracker.js'), 'utf8');
   const out = {};
   for (const [file, defs] of Object.entries(VARIANTS)) {
-    const result = await minify(source, {
-      ecma: 2017,
-      compress: {
-        global_defs: defs,
-        passes: 3,
-        drop_console: true,
-        unsafe_arrows: true,
-        unsafe_methods: true,
-      },
-      mangle: true,
-      format: { comments: false, preamble: banner(file).trim() },
-    });
+    const options = structuredClone(TERSER_OPTIONS);
+    options.compress.global_defs = defs;
+    const result = await minify(source, options);
     out[file] = result.code + '\n';
   }
   return out;

@@ -40,10 +40,11 @@ async fn salts_are_shared_and_old_ones_deleted() {
     let other = db.store.ensure_salt("daily", day(28)).await.unwrap();
     assert_ne!((first.k0, first.k1), (other.k0, other.k1));
     db.store.ensure_salt("daily", day(29)).await.unwrap();
-    let dropped = db.store.delete_salts_before(day(28)).await.unwrap();
+    db.store.ensure_salt("weekly", day(23)).await.unwrap();
+    let dropped = db.store.delete_salts_before("daily", day(28)).await.unwrap();
     assert_eq!(dropped, 1);
     let left: Vec<NaiveDate> = db.store.list_salts().await.unwrap().iter().map(|s| s.period_start_date()).collect();
-    assert_eq!(left, vec![day(28), day(29)]);
+    assert_eq!(left, vec![day(28), day(29), day(23)]);
 }
 
 fn record(event_id: u64, timestamp: u32) -> EventRecord {

@@ -130,3 +130,5 @@ impl Drop for TestDb {
         .join();
     }
 }
+
+pub mod app;

@@ -20,10 +20,10 @@
     // Loaded twice on one page: the first copy keeps working, this one stays quiet.
     if (previous && previous.l) return;
 
-    // <html> stands in when no script tag is found: its data-* lookups give null.
-    var script = d.currentScript || d.querySelector('script[data-domain]') || html;
+    // <html> stands in if the script tag is unknown (module or inline): data-* lookups give null.
+    var script = d.currentScript || html;
     var attr = function (name) { return script.getAttribute('data-' + name); };
-    var list = function (value) { return (value || '').trim().split(/\s*,\s*/); };
+    var list = function (value) { return (value || '').split(/\s*,\s*/); };
     // Runs a handler, swallowing any error.
     var guard = function (fn) {
       return function (a) {
@@ -34,45 +34,34 @@
     var domain = attr('domain') || loc.hostname;
     var api = attr('api') || new URL('/api/event', script.src || loc.href).href;
     var hashMode = attr('hash') != null;
-    var allowLocal = attr('allow-local') != null;
 
-    // data-exclude="/admin/**,/intern/*": `*` is one path segment, `**` anything,
-    // and a trailing `/**` also matches the folder itself.
+    // data-exclude="/admin,/admin/**,/intern/*": `*` is one path segment, `**` anything.
     var excluded = list(attr('exclude')).map(function (glob) {
       return RegExp('^' + glob
         .replace(/[^\w\/*-]/g, '\\$&')
-        .replace(/\/?\*\*|\*/g, function (m) {
-          return m == '*' ? '[^/]*' : m[2] ? '(/.*)?' : '.*';
-        }) + '$');
+        .replace(/\*\*?/g, function (m) { return m[1] ? '.*' : '[^/]*'; }) + '$');
     });
 
-    var isLocal = /^(localhost|127\.0\.0\.1|\[::1\])$/.test(loc.hostname) ||
-      loc.protocol == 'file:' || nav.webdriver || /headless/i.test(nav.userAgent);
+    // Local development and automated browsers are not counted, unless data-allow-local.
+    var local = attr('allow-local') == null &&
+      (/^(localhost|127\.0\.0\.1)$/.test(loc.hostname) || loc.protocol == 'file:' || nav.webdriver);
+    // Whether the current page matches data-exclude; set by page() for each page.
+    var excludedPage;
 
-    var ignored = function (url) {
+    var ignored = function () {
       var optOut;
       try { optOut = w.localStorage.luister_ignore == 'true'; } catch (e) { /* storage blocked */ }
-      var path = new URL(url).pathname;
-      return optOut || w.luister_ignore || html.hasAttribute('data-luister-ignore') ||
-        (isLocal && !allowLocal) ||
-        excluded.some(function (re) { return re.test(path); });
+      return optOut || w.luister_ignore || html.hasAttribute('data-luister-ignore') || local || excludedPage;
     };
 
     // Sends one event body; `done` runs afterwards (also when the event is ignored).
     var post = function (body, done) {
-      var finish = function () {
-        try { done && done(); } catch (e) { /* the page's own callback failed */ }
-      };
-      if (ignored(body.u)) return finish();
+      if (ignored()) return done && done();
       if (hashMode) body.h = 1;
       body = JSON.stringify(body);
-      try {
-        // A string body goes out as text/plain: a "simple" request, no CORS preflight.
-        w.fetch(api, { method: 'POST', body: body, keepalive: true }).then(finish, finish);
-      } catch (e) {
-        nav.sendBeacon(api, body);
-        finish();
-      }
+      // A string body goes out as text/plain: a "simple" request, no CORS preflight.
+      if (w.fetch) w.fetch(api, { method: 'POST', body: body, keepalive: true }).then(done, done);
+      else nav.sendBeacon(api, body), done && done();
     };
 
     // luister('Name', {props, revenue: {amount, currency}, interactive: false, callback})
@@ -82,7 +71,7 @@
         opts = opts || {};
         var body = { n: name, u: loc.href, d: domain, r: d.referrer || null };
         var src = opts.props;
-        if (name == 'search') src = Object.assign({ query: opts.query, results: opts.results }, src);
+        if (name == 'search') src = { query: opts.query, results: opts.results, ...src };
         if (src) {
           var props = body.p = {};
           for (var key in src) if (src[key] != null) props[key] = '' + src[key];
@@ -175,12 +164,14 @@
       var opts = {};
       if (!later) {
         // A server-rendered search result page tells its result count.
-        var el = d.querySelector('[data-search-results],meta[name="luister:search-results"]');
+        var el = d.querySelector('[data-search-results],[name="luister:search-results"]');
         var count = el && (el.content || el.getAttribute('data-search-results'));
         if (/^\d+$/.test(count)) opts.props = { results: count };
       }
+      // Engagement of the page being left is still judged by that page's exclusion.
+      if (FULL && engagement) flush();
+      excludedPage = excluded.some(function (re) { return re.test(loc.pathname); });
       if (FULL && engagement) {
-        flush();
         pageUrl = loc.href;
         depth = engagedMs = since = 0;
         sentDepth = -1;
@@ -194,24 +185,17 @@
     };
     var navigated = guard(page);
 
-    var start = guard(function () {
-      var queue = (previous && previous.q) || [];
-      w.luister = track;
-      page();
-      // Calls made before the script loaded, in their original order.
-      queue.map(function (args) { track(args[0], args[1]); });
+    w.luister = track;
+    page();
+    // Calls made before the script loaded, in their original order.
+    if (previous) (previous.q || []).map((args) => track(args[0], args[1]));
 
-      var push = w.history.pushState;
-      w.history.pushState = function () {
-        push.apply(this, arguments);
-        navigated(1);
-      };
-      w.addEventListener('popstate', navigated);
-      if (hashMode) w.addEventListener('hashchange', navigated);
-    });
-
-    // A prerendered page counts only once the visitor actually sees it.
-    if (d.prerendering) d.addEventListener('prerenderingchange', start, { once: true });
-    else start();
+    var push = w.history.pushState;
+    w.history.pushState = function () {
+      push.apply(this, arguments);
+      navigated(1);
+    };
+    w.addEventListener('popstate', navigated);
+    if (hashMode) w.addEventListener('hashchange', navigated);
   } catch (e) { /* never break the host page */ }
 })(window, document);

@@ -4,4 +4,12 @@
 //!
 //! [`EventRecord`]: luister_model::EventRecord
 
+pub mod decode;
 pub mod enrich;
+pub mod matomo;
+pub mod pipeline;
+pub mod salts;
+pub mod sessionize;
+pub mod validate;
+
+pub use pipeline::{DropReason, Pipeline, PipelineConfig};

@@ -11,7 +11,7 @@ pub const DEFAULT_SEARCH_PARAMS: &[&str] = &[
 ///
 /// Daily is the privacy default (a person is unlinkable across days); weekly keeps a
 /// citizen who starts on Monday and finishes on Wednesday one visitor in a funnel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SaltRotation {
     #[default]

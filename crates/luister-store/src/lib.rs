@@ -8,12 +8,18 @@ mod client;
 pub mod embedded;
 mod error;
 mod events;
+mod funnels;
+mod goals;
 mod migrate;
 pub mod salts;
 pub mod schema;
 mod sites;
+mod tokens;
 
 pub use client::{ClickHouseSettings, Store};
 pub use error::StoreError;
 pub use events::RecentSession;
+pub use funnels::SavedFunnel;
+pub use goals::Goal;
 pub use migrate::MigrationReport;
+pub use tokens::{hash_token, TokenInfo, TOKEN_PREFIX};

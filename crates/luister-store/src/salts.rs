@@ -68,31 +68,29 @@ impl Store {
             .await?)
     }
 
-    /// Deletes every salt whose period started before `keep_from`. Returns how many periods went.
-    pub async fn delete_salts_before(&self, keep_from: NaiveDate) -> Result<usize, StoreError> {
-        let partitions: Vec<String> = self
+    /// Deletes every `rotation` salt whose period started before `keep_from`; returns how many.
+    ///
+    /// Dropping the partition removes the key at once (a mutation would linger).
+    pub async fn delete_salts_before(&self, rotation: &str, keep_from: NaiveDate) -> Result<usize, StoreError> {
+        #[derive(Deserialize, clickhouse::Row)]
+        struct Period {
+            period_start: u16,
+        }
+        let old: Vec<Period> = self
             .client
-            .query(
-                "SELECT DISTINCT partition FROM system.parts \
-                 WHERE database = currentDatabase() AND table = 'salts' AND active",
-            )
+            .query("SELECT DISTINCT period_start FROM salts WHERE rotation = ? AND period_start < toDate(?)")
+            .bind(rotation)
+            .bind(keep_from.format("%Y-%m-%d").to_string())
             .fetch_all()
             .await?;
-        let limit: u32 = keep_from.format("%Y%m%d").to_string().parse().unwrap_or(0);
-        let mut dropped = 0;
-        for partition in partitions {
-            let Ok(day) = partition.trim_matches('\'').parse::<u32>() else {
-                continue;
-            };
-            if day < limit {
-                self.client
-                    .query(&format!("ALTER TABLE salts DROP PARTITION {day}"))
-                    .execute()
-                    .await?;
-                dropped += 1;
-            }
+        for period in &old {
+            let day = (epoch() + chrono::Days::new(period.period_start.into())).format("%Y%m%d").to_string();
+            self.client
+                .query(&format!("ALTER TABLE salts DROP PARTITION ('{}', {day})", escape_rotation(rotation)?))
+                .execute()
+                .await?;
         }
-        Ok(dropped)
+        Ok(old.len())
     }
 
     /// Every salt still stored; what a test or an audit checks.
@@ -102,5 +100,16 @@ impl Store {
             .query("SELECT ?fields FROM salts ORDER BY rotation, period_start, created_ns")
             .fetch_all()
             .await?)
+    }
+}
+
+/// Rotation names are spliced into a partition literal, so only known names pass.
+fn escape_rotation(rotation: &str) -> Result<&str, StoreError> {
+    match rotation {
+        "daily" | "weekly" => Ok(rotation),
+        other => Err(StoreError::Invalid {
+            field: "rotation",
+            reason: format!("{other:?} is not daily or weekly"),
+        }),
     }
 }

@@ -71,7 +71,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             k1 UInt64,
             created_ns UInt64
         ) ENGINE = MergeTree()
-        PARTITION BY toYYYYMMDD(period_start)
+        PARTITION BY (rotation, toYYYYMMDD(period_start))
         ORDER BY (rotation, period_start, created_ns)",
         "CREATE TABLE IF NOT EXISTS tokens (
             token_hash String,

@@ -1,0 +1,305 @@
+//! The subcommands and their `--help`.
+
+use crate::config::Config;
+use crate::database::Database;
+use crate::import::{import_ndjson, ImportOptions, ImportReport};
+use crate::{demo, enrichment};
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use luister_model::{Clock, SaltRotation, Site, SystemClock};
+use luister_server::ServerSettings;
+use luister_spool::{FlusherConfig, FsyncPolicy, SpoolConfig};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Luister: privacy-friendly, cookieless web analytics for municipalities.
+#[derive(Debug, Parser)]
+#[command(name = "luister", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: ./luister.toml when it exists. LUISTER_* variables override it.
+    #[arg(long, global = true, env = "LUISTER_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the collector, query API and dashboard (starts a private ClickHouse when no URL is configured).
+    Serve(ServeArgs),
+    /// Apply database schema migrations and exit (serve does this too).
+    Migrate,
+    /// Import historical events from a file, through the same stages as live events.
+    Import(ImportArgs),
+    /// Manage the sites Luister accepts events for.
+    #[command(subcommand)]
+    Sites(SitesCommand),
+    /// Print the effective configuration (after file and environment) and exit.
+    Config,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Add the demo site demo.gemeente.nl with 30 days of generated traffic if it has none.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ImportFormat {
+    /// One JSON object per line: timestamp, domain, name, url, referrer, ip, user_agent, props.
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Input format.
+    #[arg(long, value_enum, default_value = "ndjson")]
+    pub format: ImportFormat,
+    /// File to read, or - for standard input.
+    pub file: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SitesCommand {
+    /// Add a site.
+    Add(SiteArgs),
+    /// List the sites.
+    List,
+    /// Remove a site (its stored events stay until retention drops them).
+    Remove {
+        /// The site's domain.
+        domain: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SiteArgs {
+    /// The domain the tracker sends as data-domain, e.g. enschede.nl.
+    pub domain: String,
+    /// IANA time zone in which report days start.
+    #[arg(long, default_value = "Europe/Amsterdam")]
+    pub timezone: String,
+    /// URL parameter holding a site-search term (repeatable; default: q, query, search, s, zoekterm, …).
+    #[arg(long = "search-param")]
+    pub search_params: Vec<String>,
+    /// Query parameter kept in stored URLs (repeatable; all others are dropped).
+    #[arg(long = "allow-param")]
+    pub allowed_params: Vec<String>,
+    /// idsite of this site in an existing Matomo tracker.
+    #[arg(long)]
+    pub matomo_id: Option<u32>,
+    /// Another host name whose pages belong to this site (repeatable).
+    #[arg(long = "host")]
+    pub extra_hosts: Vec<String>,
+    /// How often visitor ids change: daily (most private) or weekly (keeps multi-day funnels whole).
+    #[arg(long, default_value = "daily", value_parser = ["daily", "weekly"])]
+    pub salt_rotation: String,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config_path = cli.config.clone().or_else(|| {
+        let default = PathBuf::from("luister.toml");
+        default.is_file().then_some(default)
+    });
+    let config = Config::load(config_path.as_deref(), std::env::vars())?;
+    match cli.command {
+        Command::Config => {
+            println!("{config:#?}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => serve(&config, args).await,
+        Command::Migrate => with_database(&config, |db| async move {
+            let report = db.store.migrate().await?;
+            println!("schema at version {} (applied now: {:?})", report.current_version, report.applied);
+            Ok(ExitCode::SUCCESS)
+        })
+        .await,
+        Command::Import(args) => {
+            let enrichers = enrichment::load(&config)?;
+            with_database(&config, |db| async move { import(&db, enrichers, &args).await }).await
+        }
+        Command::Sites(command) => with_database(&config, |db| async move { sites(&db, command).await }).await,
+    }
+}
+
+/// Opens the database, runs `f`, and closes the database (stopping an embedded server) whatever happened.
+async fn with_database<F, Fut>(config: &Config, f: F) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Arc<Database>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<ExitCode>>,
+{
+    let db = Arc::new(Database::open(config).await?);
+    let result = f(db.clone()).await;
+    if let Ok(db) = Arc::try_unwrap(db) {
+        db.close().await;
+    }
+    result
+}
+
+async fn sites(db: &Database, command: SitesCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        SitesCommand::Add(args) => {
+            let site = site_from_args(args)?;
+            db.store.add_site(&site).await?;
+            println!("added {} (time zone {}, visitor ids rotate {})", site.domain, site.timezone, site.salt_rotation.as_str());
+            println!(
+                "embed: <script defer data-domain=\"{}\" src=\"https://<your luister host>/js/script.js\"></script>",
+                site.domain
+            );
+        }
+        SitesCommand::List => {
+            let sites = db.store.list_sites().await?;
+            if sites.is_empty() {
+                println!("no sites yet: add one with `luister sites add <domain>`");
+            }
+            for site in sites {
+                let matomo = if site.matomo_id > 0 { format!(" matomo_id={}", site.matomo_id) } else { String::new() };
+                println!("{}\t{}\t{}{matomo}", site.domain, site.timezone, site.salt_rotation.as_str());
+            }
+        }
+        SitesCommand::Remove { domain } => {
+            db.store.remove_site(&domain).await?;
+            println!("removed {domain}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn site_from_args(args: SiteArgs) -> anyhow::Result<Site> {
+    let mut site = Site::new(args.domain.trim().to_ascii_lowercase());
+    site.timezone = args.timezone;
+    if !args.search_params.is_empty() {
+        site.search_params = args.search_params;
+    }
+    site.allowed_params = args.allowed_params;
+    site.matomo_id = args.matomo_id.unwrap_or(0);
+    site.extra_hosts = args.extra_hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect();
+    site.salt_rotation = SaltRotation::parse(&args.salt_rotation).context("salt rotation")?;
+    Ok(site)
+}
+
+async fn import(db: &Database, enrichers: Arc<luister_ingest::pipeline::Enrichers>, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+    let input: Box<dyn BufRead> = if args.file == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file))?;
+        Box::new(std::io::BufReader::with_capacity(1 << 20, file))
+    };
+    let report = import_ndjson(&db.store, enrichers, input, ImportOptions { progress: true }).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(if report.imported == 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn print_report(report: &ImportReport) {
+    println!("{} lines read, {} events imported", report.lines, report.imported);
+    for (reason, count) in &report.dropped {
+        println!("dropped {count} ({reason})");
+    }
+    if report.malformed > 0 {
+        println!("{} malformed lines:", report.malformed);
+        for (line, why) in &report.malformed_lines {
+            println!("  line {line}: {why}");
+        }
+        if report.malformed > report.malformed_lines.len() as u64 {
+            println!("  … and {} more", report.malformed - report.malformed_lines.len() as u64);
+        }
+    }
+    if report.imported == 0 {
+        println!("nothing was imported");
+    }
+}
+
+fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
+    Ok(ServerSettings {
+        listen: config.listen,
+        trusted_proxies: config.trusted_proxies()?,
+        max_event_body: 64 * 1024,
+        admin_token: std::env::var("LUISTER_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+        spool: SpoolConfig {
+            dir: config.data_dir.join("spool"),
+            max_batch_events: config.spool.max_batch_events,
+            max_batch_age: Duration::from_millis(config.spool.max_batch_age_ms),
+            max_bytes: config.spool.max_bytes,
+            fsync: if config.spool.fsync == "always" { FsyncPolicy::Always } else { FsyncPolicy::OnSeal },
+        },
+        flusher: FlusherConfig::default(),
+        site_refresh: Duration::from_secs(10),
+        workers: 0,
+    })
+}
+
+async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = server_settings(config)?;
+    let enrichers = enrichment::load(config)?;
+    let db = Database::open(config).await?;
+    if args.demo {
+        if let Err(e) = load_demo(&db, enrichers.clone()).await {
+            db.close().await;
+            return Err(e);
+        }
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let server = match luister_server::start(settings, db.store.clone(), enrichers, clock).await {
+        Ok(server) => server,
+        Err(e) => {
+            db.close().await;
+            bail!(e);
+        }
+    };
+    println!("Luister is listening on http://{}", server.addr);
+    println!("  add a site:        luister sites add gemeente.nl");
+    println!("  embed on the site: <script defer data-domain=\"gemeente.nl\" src=\"http://{}/js/script.js\"></script>", server.addr);
+    println!(
+        "  send a test event: curl -X POST http://{}/api/event -H 'Content-Type: text/plain' -d '{{\"n\":\"pageview\",\"u\":\"https://gemeente.nl/\",\"d\":\"gemeente.nl\"}}'",
+        server.addr
+    );
+    wait_for_stop_signal().await;
+    eprintln!("stopping: finishing requests and writing the spool to ClickHouse …");
+    server.stop().await;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_stop_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+    }
+}
+
+/// Adds the demo site and imports 30 days of generated visits, once.
+async fn load_demo(db: &Database, enrichers: Arc<luister_ingest::pipeline::Enrichers>) -> anyhow::Result<()> {
+    if db.store.get_site(demo::DEMO_DOMAIN).await?.is_some() {
+        return Ok(());
+    }
+    db.store.add_site(&Site::new(demo::DEMO_DOMAIN)).await?;
+    eprintln!("generating 30 days of demo traffic for {} …", demo::DEMO_DOMAIN);
+    let spec = demo::DemoSpec {
+        domain: demo::DEMO_DOMAIN.into(),
+        days: 30,
+        visits_per_day: 400,
+        end: chrono::Utc::now(),
+        seed: 2026,
+    };
+    let mut text = Vec::new();
+    for line in demo::generate(&spec) {
+        serde_json::to_writer(&mut text, &line)?;
+        text.push(b'\n');
+    }
+    let report = import_ndjson(&db.store, enrichers, std::io::Cursor::new(text), ImportOptions { progress: true }).await?;
+    eprintln!("demo data: {} events", report.imported);
+    Ok(())
+}

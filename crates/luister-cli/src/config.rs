@@ -1,0 +1,293 @@
+//! Luister's configuration: one typed struct from a TOML file, then `LUISTER_*`
+//! environment variables on top. Unknown keys and unknown `LUISTER_*` variables are
+//! errors, so a typo never silently falls back to a default.
+
+use luister_server::TrustedProxies;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Everything `luister` can be told.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Spool, embedded ClickHouse data and other state live here.
+    pub data_dir: PathBuf,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR networks).
+    pub trusted_proxies: Vec<String>,
+    /// Keep events from headless browsers (off: they are almost always bots).
+    pub allow_headless: bool,
+    pub clickhouse: ClickHouseConfig,
+    pub enrichment: EnrichmentConfig,
+    pub spool: SpoolSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClickHouseConfig {
+    /// Empty: start a private ClickHouse under `data_dir/clickhouse`.
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    pub database: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnrichmentConfig {
+    /// Folder with `regexes.yaml`, `crawler-user-agents.json`, `referers.yml` (see scripts/fetch-data.sh).
+    pub data_files: PathBuf,
+    /// MaxMind-format geo databases; empty means the DB-IP files in `data_files` if present.
+    pub geo_databases: Vec<PathBuf>,
+    /// Path to ua-parser's `regexes.yaml` when not in `data_files`.
+    pub ua_regexes: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpoolSettings {
+    /// Events per INSERT at most.
+    pub max_batch_events: usize,
+    /// Milliseconds an event may wait before its batch is written.
+    pub max_batch_age_ms: u64,
+    /// Bytes waiting on disk before the collector answers 503.
+    pub max_bytes: u64,
+    /// `on_seal` (default) or `always` (fsync every request; slower, power-loss safe).
+    pub fsync: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8000".parse().expect("valid address"),
+            data_dir: PathBuf::from("data"),
+            trusted_proxies: Vec::new(),
+            allow_headless: false,
+            clickhouse: ClickHouseConfig::default(),
+            enrichment: EnrichmentConfig::default(),
+            spool: SpoolSettings::default(),
+        }
+    }
+}
+
+impl Default for ClickHouseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            user: "default".into(),
+            password: String::new(),
+            database: "luister".into(),
+        }
+    }
+}
+
+impl Default for EnrichmentConfig {
+    fn default() -> Self {
+        Self {
+            data_files: PathBuf::from("vendor-data"),
+            geo_databases: Vec::new(),
+            ua_regexes: None,
+        }
+    }
+}
+
+impl Default for SpoolSettings {
+    fn default() -> Self {
+        Self {
+            max_batch_events: 10_000,
+            max_batch_age_ms: 1_000,
+            max_bytes: 1 << 30,
+            fsync: "on_seal".into(),
+        }
+    }
+}
+
+/// A configuration problem, said so a person can fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+    #[error("unknown environment variable {0}; known: {known}", known = ENV_KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "))]
+    UnknownEnv(String),
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+}
+
+/// Environment variables and the key each sets.
+pub const ENV_KEYS: &[(&str, &str)] = &[
+    ("LUISTER_LISTEN", "listen"),
+    ("LUISTER_DATA_DIR", "data_dir"),
+    ("LUISTER_TRUSTED_PROXIES", "trusted_proxies"),
+    ("LUISTER_ALLOW_HEADLESS", "allow_headless"),
+    ("LUISTER_CLICKHOUSE_URL", "clickhouse.url"),
+    ("LUISTER_CLICKHOUSE_USER", "clickhouse.user"),
+    ("LUISTER_CLICKHOUSE_PASSWORD", "clickhouse.password"),
+    ("LUISTER_CLICKHOUSE_DATABASE", "clickhouse.database"),
+    ("LUISTER_DATA_FILES", "enrichment.data_files"),
+    ("LUISTER_GEO_DATABASES", "enrichment.geo_databases"),
+    ("LUISTER_UA_REGEXES", "enrichment.ua_regexes"),
+    ("LUISTER_SPOOL_MAX_BATCH_EVENTS", "spool.max_batch_events"),
+    ("LUISTER_SPOOL_MAX_BATCH_AGE_MS", "spool.max_batch_age_ms"),
+    ("LUISTER_SPOOL_MAX_BYTES", "spool.max_bytes"),
+    ("LUISTER_SPOOL_FSYNC", "spool.fsync"),
+];
+
+/// Variables read elsewhere, allowed beside the configuration keys.
+const OTHER_ENV: &[&str] = &["LUISTER_CONFIG", "LUISTER_ADMIN_TOKEN", "LUISTER_LOG"];
+
+impl Config {
+    /// Reads `file` (if given) and applies `env` (pass `std::env::vars()`).
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        let env: BTreeMap<String, String> = env.into_iter().filter(|(k, _)| k.starts_with("LUISTER_")).collect();
+        for (name, value) in &env {
+            if OTHER_ENV.contains(&name.as_str()) || name.starts_with("LUISTER_TEST_") {
+                continue;
+            }
+            let key = ENV_KEYS
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, key)| *key)
+                .ok_or_else(|| ConfigError::UnknownEnv(name.clone()))?;
+            set_key(&mut table, key, env_value(key, value)).map_err(|message| ConfigError::Env {
+                name: name.clone(),
+                message,
+            })?;
+        }
+        let origin = file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("environment"));
+        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: origin,
+            message: e.message().to_string(),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.trusted_proxies()?;
+        if !matches!(self.spool.fsync.as_str(), "on_seal" | "always") {
+            return Err(ConfigError::Invalid {
+                field: "spool.fsync",
+                message: format!("{:?} is not on_seal or always", self.spool.fsync),
+            });
+        }
+        if self.spool.max_batch_events == 0 {
+            return Err(ConfigError::Invalid { field: "spool.max_batch_events", message: "must be at least 1".into() });
+        }
+        Ok(())
+    }
+
+    pub fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {
+        self.trusted_proxies
+            .join(",")
+            .parse()
+            .map_err(|message| ConfigError::Invalid { field: "trusted_proxies", message })
+    }
+}
+
+/// Environment values are text; turn them into the TOML type the key expects.
+fn env_value(key: &str, value: &str) -> toml::Value {
+    match key {
+        "trusted_proxies" | "enrichment.geo_databases" => toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.into()))
+                .collect(),
+        ),
+        "allow_headless" => match value.trim() {
+            "1" | "true" | "yes" => toml::Value::Boolean(true),
+            "0" | "false" | "no" | "" => toml::Value::Boolean(false),
+            other => toml::Value::String(other.into()),
+        },
+        "spool.max_batch_events" | "spool.max_batch_age_ms" | "spool.max_bytes" => value
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .unwrap_or_else(|_| toml::Value::String(value.into())),
+        _ => toml::Value::String(value.into()),
+    }
+}
+
+fn set_key(table: &mut toml::Table, dotted: &str, value: toml::Value) -> Result<(), String> {
+    match dotted.split_once('.') {
+        None => {
+            table.insert(dotted.into(), value);
+            Ok(())
+        }
+        Some((head, rest)) => {
+            let entry = table.entry(head).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(inner) => set_key(inner, rest, value),
+                _ => Err(format!("{head} is not a table in the config file")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_file_and_env_layer_in_that_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("luister.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\n[clickhouse]\nurl = \"http://ch:8123\"\ndatabase = \"a\"\n[spool]\nmax_batch_events = 5\n",
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&path),
+            env(&[("LUISTER_CLICKHOUSE_DATABASE", "b"), ("LUISTER_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"), ("PATH", "/bin")]),
+        )
+        .unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.clickhouse.url, "http://ch:8123");
+        assert_eq!(config.clickhouse.database, "b");
+        assert_eq!(config.clickhouse.user, "default");
+        assert_eq!(config.spool.max_batch_events, 5);
+        assert_eq!(config.trusted_proxies, vec!["10.0.0.0/8", "127.0.0.1"]);
+        assert_eq!(Config::load(None, env(&[])).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn typos_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[clickhouse]\nurll = \"x\"\n").unwrap();
+        let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("unknown field `urll`"), "{err}");
+        let err = Config::load(None, env(&[("LUISTER_CLIKHOUSE_URL", "x")])).unwrap_err().to_string();
+        assert!(err.contains("LUISTER_CLIKHOUSE_URL") && err.contains("LUISTER_CLICKHOUSE_URL"), "{err}");
+        let err = Config::load(None, env(&[("LUISTER_SPOOL_MAX_BYTES", "lots")])).unwrap_err().to_string();
+        assert!(err.contains("max_bytes"), "{err}");
+        assert!(Config::load(None, env(&[("LUISTER_TRUSTED_PROXIES", "not-an-ip")])).is_err());
+        assert!(Config::load(None, env(&[("LUISTER_LISTEN", "nowhere")])).is_err());
+    }
+}

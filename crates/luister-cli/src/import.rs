@@ -1,0 +1,192 @@
+//! `luister import`: historical events from NDJSON through the same stages as live
+//! events (decode → validate → enrich → sessionize → store), with the file's timestamps.
+//!
+//! Salts are throwaway, one per UTC day (or week) present in the file, so imported
+//! history counts visitors exactly as live collection would have.
+
+use chrono::{DateTime, Utc};
+use luister_ingest::decode::{decode_plausible, RequestContext};
+use luister_ingest::pipeline::Enrichers;
+use luister_ingest::salts::EphemeralSalts;
+use luister_ingest::validate::SiteRegistry;
+use luister_ingest::Pipeline;
+use luister_model::EventRecord;
+use luister_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One line of an import file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportLine {
+    /// RFC 3339, e.g. `2026-11-02T09:15:00+01:00`.
+    pub timestamp: String,
+    pub domain: String,
+    #[serde(default = "pageview")]
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub referrer: Option<String>,
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub props: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub revenue: Option<Value>,
+    #[serde(default)]
+    pub interactive: Option<bool>,
+}
+
+fn pageview() -> String {
+    "pageview".into()
+}
+
+/// Malformed lines listed by number in the report, at most.
+const LISTED_MALFORMED: usize = 50;
+const BATCH: usize = 50_000;
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub lines: u64,
+    pub imported: u64,
+    pub dropped: BTreeMap<String, u64>,
+    pub malformed: u64,
+    /// `(line number, why)` of the first malformed lines.
+    pub malformed_lines: Vec<(u64, String)>,
+}
+
+/// Why an import stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("reading input at line {line}: {source}")]
+    Read { line: u64, source: std::io::Error },
+    #[error("storing events: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// How the import reports progress.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Print a progress line on stderr (when it is a terminal).
+    pub progress: bool,
+}
+
+/// Imports every line of `input` for the sites known to `store`.
+pub async fn import_ndjson(
+    store: &Store,
+    enrichers: Arc<Enrichers>,
+    input: impl BufRead,
+    options: ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let sites = Arc::new(SiteRegistry::new(store.list_sites().await?));
+    let pipeline = Pipeline::new(sites, Arc::new(EphemeralSalts::default()), enrichers);
+    let mut report = ImportReport::default();
+    let mut batch: Vec<EventRecord> = Vec::with_capacity(BATCH);
+    let mut progress = Progress::new(options.progress && std::io::stderr().is_terminal());
+    for (index, line) in input.lines().enumerate() {
+        let number = index as u64 + 1;
+        let line = line.map_err(|source| ImportError::Read { line: number, source })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        report.lines += 1;
+        match process_line(&pipeline, &line) {
+            Ok(records) => batch.extend(records),
+            Err(LineOutcome::Malformed(why)) => {
+                report.malformed += 1;
+                if report.malformed_lines.len() < LISTED_MALFORMED {
+                    report.malformed_lines.push((number, why));
+                }
+            }
+            Err(LineOutcome::Dropped(reason)) => *report.dropped.entry(reason).or_default() += 1,
+        }
+        if batch.len() >= BATCH {
+            report.imported += store.insert_events(&batch, false).await? as u64;
+            batch.clear();
+        }
+        progress.tick(report.lines);
+    }
+    if !batch.is_empty() {
+        report.imported += store.insert_events(&batch, false).await? as u64;
+    }
+    progress.finish(report.lines);
+    Ok(report)
+}
+
+enum LineOutcome {
+    Malformed(String),
+    Dropped(String),
+}
+
+/// One line → records, through the live decoder so both paths read events alike.
+fn process_line(pipeline: &Pipeline, line: &str) -> Result<Vec<EventRecord>, LineOutcome> {
+    let parsed: ImportLine = serde_json::from_str(line).map_err(|e| LineOutcome::Malformed(e.to_string()))?;
+    let timestamp: DateTime<Utc> = DateTime::parse_from_rfc3339(&parsed.timestamp)
+        .map_err(|e| LineOutcome::Malformed(format!("timestamp {:?}: {e}", parsed.timestamp)))?
+        .into();
+    let ip = match parsed.ip.as_deref().filter(|s| !s.is_empty()) {
+        Some(text) => Some(
+            text.parse()
+                .map_err(|_| LineOutcome::Malformed(format!("ip {text:?} is not an IP address")))?,
+        ),
+        None => None,
+    };
+    let ctx = RequestContext {
+        received_at: timestamp,
+        ip,
+        user_agent: parsed.user_agent.clone().unwrap_or_default(),
+    };
+    let body = json!({
+        "n": parsed.name, "u": parsed.url, "d": parsed.domain, "r": parsed.referrer,
+        "p": parsed.props, "revenue": parsed.revenue, "i": parsed.interactive,
+    });
+    let raws = decode_plausible(body.to_string().as_bytes(), &ctx).map_err(|e| LineOutcome::Malformed(e.to_string()))?;
+    let mut records = Vec::with_capacity(raws.len());
+    for raw in &raws {
+        match pipeline.process(raw) {
+            Ok(record) => records.push(record),
+            Err(reason) => return Err(LineOutcome::Dropped(reason.as_str().to_string())),
+        }
+    }
+    Ok(records)
+}
+
+/// A single progress line on a terminal, refreshed twice a second.
+struct Progress {
+    enabled: bool,
+    started: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Self {
+        Self { enabled, started: Instant::now(), last: Instant::now() }
+    }
+
+    fn tick(&mut self, lines: u64) {
+        if self.enabled && self.last.elapsed().as_millis() >= 500 {
+            self.last = Instant::now();
+            self.print(lines);
+        }
+    }
+
+    fn finish(&mut self, lines: u64) {
+        if self.enabled {
+            self.print(lines);
+            eprintln!();
+        }
+    }
+
+    fn print(&self, lines: u64) {
+        let rate = lines as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        eprint!("\r{lines} lines read ({rate:.0}/s)   ");
+        let _ = std::io::stderr().flush();
+    }
+}

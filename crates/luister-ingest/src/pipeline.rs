@@ -1,0 +1,196 @@
+//! The ingestion pipeline: validate → enrich → sessionize, as one ordered list of stages.
+//!
+//! [`Pipeline::process`] turns a decoded [`RawEvent`] into an anonymous
+//! [`EventRecord`] or says why it was dropped. Live traffic and imports use the
+//! same pipeline (with different salt sources), so they give identical rows.
+
+use crate::enrich::{BotDetector, BotReason, DataFiles, EnrichError, GeoLookup, ReferrerClassifier, UserAgentParser};
+use crate::salts::{period_start, previous_period_start, visitor_id, SaltSource};
+use crate::sessionize::Sessionizer;
+use crate::validate::{validate, Invalid, SiteRegistry};
+use crate::enrich::{page_url, pii};
+use luister_model::{EventRecord, RawEvent, Site, UNKNOWN_SEARCH_RESULTS};
+use std::sync::Arc;
+
+/// Why an event was not stored. Every drop is counted by [`DropReason::as_str`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropReason {
+    UnknownSite,
+    InvalidUrl(String),
+    Bot(BotReason),
+    /// The salt of the event's period is not (yet) known to this collector.
+    NoSalt,
+}
+
+impl DropReason {
+    /// Label for metrics and import reports.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DropReason::UnknownSite => "unknown_site",
+            DropReason::InvalidUrl(_) => "invalid_url",
+            DropReason::Bot(reason) => reason.as_str(),
+            DropReason::NoSalt => "no_salt",
+        }
+    }
+
+    /// Drops the sender should hear about (4xx); bots are dropped silently.
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, DropReason::UnknownSite | DropReason::InvalidUrl(_))
+    }
+}
+
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DropReason::UnknownSite => write!(f, "unknown site: add it with `luister sites add`"),
+            DropReason::InvalidUrl(why) => write!(f, "invalid url: {why}"),
+            DropReason::Bot(reason) => write!(f, "bot ({})", reason.as_str()),
+            DropReason::NoSalt => write!(f, "no visitor salt for this day yet"),
+        }
+    }
+}
+
+/// Where the enrichment data files are and which switches apply.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub data_files: DataFiles,
+    /// Keep events from headless browsers (our own browser tests need this).
+    pub allow_headless: bool,
+}
+
+/// The loaded data behind enrichment; loaded once, shared by every pipeline.
+pub struct Enrichers {
+    pub user_agents: UserAgentParser,
+    pub bots: BotDetector,
+    pub geo: GeoLookup,
+    pub referrers: ReferrerClassifier,
+}
+
+impl Enrichers {
+    pub fn load(config: &PipelineConfig) -> Result<Self, EnrichError> {
+        let files = &config.data_files;
+        Ok(Self {
+            user_agents: UserAgentParser::load(&files.regexes_yaml)?,
+            bots: BotDetector::load(files.crawler_user_agents_json.as_deref())?.with_allow_headless(config.allow_headless),
+            geo: GeoLookup::open(&files.geo_databases)?,
+            referrers: ReferrerClassifier::load(files.referers_yml.as_deref())?,
+        })
+    }
+}
+
+/// validate → enrich → sessionize for one collector or one import.
+pub struct Pipeline {
+    sites: Arc<SiteRegistry>,
+    salts: Arc<dyn SaltSource>,
+    sessions: Sessionizer,
+    enrichers: Arc<Enrichers>,
+}
+
+impl Pipeline {
+    pub fn new(sites: Arc<SiteRegistry>, salts: Arc<dyn SaltSource>, enrichers: Arc<Enrichers>) -> Self {
+        Self {
+            sites,
+            salts,
+            sessions: Sessionizer::default(),
+            enrichers,
+        }
+    }
+
+    pub fn sites(&self) -> &SiteRegistry {
+        &self.sites
+    }
+
+    pub fn sessions(&self) -> &Sessionizer {
+        &self.sessions
+    }
+
+    /// Runs every stage; the record holds no IP address, User-Agent or query string.
+    pub fn process(&self, raw: &RawEvent) -> Result<EventRecord, DropReason> {
+        let site = validate(raw, &self.sites).map_err(|invalid| match invalid {
+            Invalid::UnknownSite => DropReason::UnknownSite,
+            Invalid::BadUrl(why) => DropReason::InvalidUrl(why),
+        })?;
+        let agent = self.enrichers.user_agents.parse(&raw.user_agent);
+        if let Some(reason) = self.enrichers.bots.check(&raw.user_agent, &agent) {
+            return Err(DropReason::Bot(reason));
+        }
+        let page = page_url::parse_page_url(&raw.url, &site, raw.keep_hash)
+            .map_err(|e| DropReason::InvalidUrl(e.to_string()))?;
+        let timestamp = raw.timestamp.timestamp().clamp(0, u32::MAX.into()) as u32;
+        let (visitor, session) = self.identify(raw, &site, timestamp)?;
+        let referral = self.enrichers.referrers.classify_page(&raw.referrer, &page, &site);
+        let geo = raw.ip.map(|ip| self.enrichers.geo.lookup(ip)).unwrap_or_default();
+        let mut record = EventRecord {
+            site_id: site.domain.clone(),
+            timestamp,
+            event_id: rand::random::<u64>().max(1),
+            name: raw.name.clone(),
+            visitor_id: visitor,
+            session_id: session,
+            hostname: page.hostname,
+            pathname: page.pathname,
+            referrer: referral.referrer,
+            referrer_source: referral.source,
+            channel: referral.channel,
+            utm_source: page.utm_source,
+            utm_medium: page.utm_medium,
+            utm_campaign: page.utm_campaign,
+            utm_content: page.utm_content,
+            utm_term: page.utm_term,
+            country_code: geo.country_code,
+            region: geo.region,
+            city: geo.city,
+            browser: agent.browser.clone(),
+            browser_version: agent.browser_version.clone(),
+            os: agent.os.clone(),
+            os_version: agent.os_version.clone(),
+            device: agent.device.clone(),
+            search_term: page.search_term.unwrap_or_default(),
+            search_results: UNKNOWN_SEARCH_RESULTS,
+            value_cents: raw.revenue.as_ref().map_or(0, |r| r.0),
+            currency: raw.revenue.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
+            interactive: raw.interactive.into(),
+            scroll_depth: raw.scroll_depth.unwrap_or(u8::MAX),
+            engaged_ms: raw.engaged_ms.unwrap_or(0),
+            ..Default::default()
+        };
+        apply_props(&mut record, &raw.props);
+        Ok(record)
+    }
+
+    /// Visitor id under the current salt, continuing a visit open under the previous one.
+    fn identify(&self, raw: &RawEvent, site: &Site, timestamp: u32) -> Result<(u64, u64), DropReason> {
+        let day = raw.timestamp.date_naive();
+        let rotation = site.salt_rotation;
+        let key = self.salts.salt(rotation, period_start(rotation, day)).ok_or(DropReason::NoSalt)?;
+        let current = visitor_id(key, &site.domain, raw.ip, &raw.user_agent);
+        let previous = self
+            .salts
+            .salt(rotation, previous_period_start(rotation, day))
+            .map(|key| visitor_id(key, &site.domain, raw.ip, &raw.user_agent));
+        let assigned = self.sessions.assign(current, previous, timestamp);
+        Ok((assigned.visitor_id, assigned.session_id))
+    }
+}
+
+/// Props are scrubbed of personal data; `query`/`results` of a `search` event and
+/// `results` of a search pageview become the search columns.
+fn apply_props(record: &mut EventRecord, props: &[(String, String)]) {
+    let is_search_event = record.name == "search";
+    for (key, value) in props {
+        let value = if is_search_event && key == "query" {
+            let term = pii::normalize_search_term(value);
+            record.search_term = term.clone();
+            term
+        } else {
+            pii::scrub(value).into_owned()
+        };
+        if key == "results" && (is_search_event || !record.search_term.is_empty()) {
+            if let Ok(count) = value.trim().parse::<i64>() {
+                record.search_results = count.clamp(0, i32::MAX.into()) as i32;
+            }
+        }
+        record.props_key.push(key.clone());
+        record.props_value.push(value);
+    }
+}

@@ -1,0 +1,46 @@
+//! Running compiled queries against ClickHouse and shaping typed results.
+//!
+//! The engine decides which statements a query needs (event or visit totals, a second
+//! statement for conversion-rate bases or the previous period) and merges their rows;
+//! it never writes SQL itself.
+
+mod funnel;
+mod goals;
+mod search;
+mod stats;
+
+use crate::sql::Sql;
+use crate::QueryError;
+use luister_store::{Goal, Store};
+
+/// Runs typed queries on one store; cheap to clone.
+#[derive(Clone)]
+pub struct QueryEngine {
+    store: Store,
+}
+
+impl QueryEngine {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    async fn fetch<T>(&self, sql: &Sql) -> Result<Vec<T>, QueryError>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        Ok(sql.to_query(self.store.client()).fetch_all::<T>().await?)
+    }
+
+    async fn goals(&self, site_id: &str) -> Result<Vec<Goal>, QueryError> {
+        Ok(self.store.list_goals(site_id).await?)
+    }
+}
+
+/// `part / whole` in percent, two decimals.
+pub(crate) fn pct(part: u64, whole: u64) -> f64 {
+    crate::metric::percent(part, whole)
+}

@@ -1,0 +1,32 @@
+//! Luister's query layer: Plausible Stats API v1 compatible stats, funnels, site-search
+//! reports and goal value, from the `events` table.
+//!
+//! The path of a request: [`params`] turns HTTP parameters into a typed query
+//! ([`StatsQuery`], [`FunnelQuery`], …); [`sql`] compiles it (the only module that
+//! writes SQL, every value bound); [`QueryEngine`] runs the statements and returns
+//! typed results ([`results`]) that serialise in the API's JSON shapes. This crate
+//! knows nothing of HTTP status codes or authentication.
+//!
+//! Counting: `visitors` uses `uniqExact`. It is exact (reports and tests agree to the
+//! visitor) and at a municipality's scale (millions of events a month) fast enough; the
+//! benchmark in `benches/` keeps that claim honest.
+
+mod engine;
+mod error;
+pub mod filter;
+pub mod metric;
+pub mod params;
+pub mod period;
+pub mod property;
+pub mod query;
+pub mod results;
+pub mod sql;
+
+pub use engine::QueryEngine;
+pub use error::QueryError;
+pub use filter::Filter;
+pub use metric::{Metric, MetricValue};
+pub use params::{FunnelDefinition, FunnelRequest, Params};
+pub use period::{DateRange, Interval, Period};
+pub use property::Property;
+pub use query::*;

@@ -1,0 +1,118 @@
+//! Work that runs beside the HTTP handlers: salts, the site list, session pruning,
+//! and the sink that the spool flusher writes to.
+
+use chrono::NaiveDate;
+use luister_ingest::salts::{period_start, previous_period_start, SaltKey, SharedSalts};
+use luister_ingest::validate::SiteRegistry;
+use luister_ingest::Pipeline;
+use luister_metrics as metrics;
+use luister_model::{Clock, EventRecord, SaltRotation};
+use luister_spool::EventSink;
+use luister_store::{Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The spool flusher's sink: exactly-once inserts into ClickHouse.
+pub(crate) struct StoreSink(pub Store);
+
+impl EventSink for StoreSink {
+    async fn write_batch(&self, batch: &[EventRecord], retry: bool) -> Result<usize, String> {
+        self.0.insert_events(batch, retry).await.map_err(|e| e.to_string())
+    }
+}
+
+const ROTATIONS: [SaltRotation; 2] = [SaltRotation::Daily, SaltRotation::Weekly];
+
+/// Keeps this collector's copy of the salts in step with ClickHouse.
+pub(crate) struct SaltKeeper {
+    pub store: Store,
+    pub shared: Arc<SharedSalts>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl SaltKeeper {
+    /// Makes sure the current and next periods have salts, deletes those older than
+    /// the previous period, and reloads the rest.
+    pub async fn refresh(&self) -> Result<(), StoreError> {
+        let today = self.clock.now().date_naive();
+        for rotation in ROTATIONS {
+            let current = period_start(rotation, today);
+            let next = next_period(rotation, current);
+            self.store.ensure_salt(rotation.as_str(), current).await?;
+            self.store.ensure_salt(rotation.as_str(), next).await?;
+            self.store
+                .delete_salts_before(rotation.as_str(), previous_period_start(rotation, today))
+                .await?;
+        }
+        self.reload().await
+    }
+
+    /// Creates the salt for an event's period on demand (e.g. an event just after midnight).
+    pub async fn ensure_for(&self, rotation: SaltRotation, day: NaiveDate) -> Result<(), StoreError> {
+        let start = period_start(rotation, day);
+        if start < previous_period_start(rotation, self.clock.now().date_naive()) {
+            // Never recreate a deleted salt: ids from that period must stay unlinkable.
+            return Ok(());
+        }
+        self.store.ensure_salt(rotation.as_str(), start).await?;
+        self.reload().await
+    }
+
+    async fn reload(&self) -> Result<(), StoreError> {
+        let rows = self.store.list_salts().await?;
+        self.shared.replace(rows.into_iter().filter_map(|row| {
+            let rotation = SaltRotation::parse(&row.rotation)?;
+            Some(((rotation, row.period_start_date()), SaltKey { k0: row.k0, k1: row.k1 }))
+        }));
+        Ok(())
+    }
+}
+
+fn next_period(rotation: SaltRotation, current: NaiveDate) -> NaiveDate {
+    match rotation {
+        SaltRotation::Daily => current + chrono::Days::new(1),
+        SaltRotation::Weekly => current + chrono::Days::new(7),
+    }
+}
+
+/// Seeds the sessionizer with visits still open in ClickHouse, so a restart does not split them.
+pub(crate) async fn seed_sessions(store: &Store, pipeline: &Pipeline, now: u32) -> Result<usize, StoreError> {
+    let open = store.recent_sessions(now.saturating_sub(luister_ingest::sessionize::SESSION_TIMEOUT_SECS)).await?;
+    for session in &open {
+        pipeline.sessions().seed(session.visitor_id, session.session_id, session.last_seen);
+    }
+    Ok(open.len())
+}
+
+/// Periodic upkeep until the server stops.
+pub(crate) async fn upkeep(
+    store: Store,
+    sites: Arc<SiteRegistry>,
+    salts: Arc<SaltKeeper>,
+    pipeline: Arc<Pipeline>,
+    site_refresh: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut site_tick = tokio::time::interval(site_refresh);
+    let mut minute = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = site_tick.tick() => match store.list_sites().await {
+                Ok(list) => sites.replace(list),
+                Err(e) => {
+                    metrics::CLICKHOUSE_ERRORS.with_label_values(&["refresh"]).inc();
+                    tracing::warn!("refreshing sites: {e}");
+                }
+            },
+            _ = minute.tick() => {
+                if let Err(e) = salts.refresh().await {
+                    metrics::CLICKHOUSE_ERRORS.with_label_values(&["refresh"]).inc();
+                    tracing::warn!("refreshing salts: {e}");
+                }
+                let now = salts.clock.now().timestamp().max(0) as u32;
+                pipeline.sessions().prune(now);
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}

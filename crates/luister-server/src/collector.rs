@@ -1,0 +1,103 @@
+//! `POST /api/event`: Plausible's Events API. Decode, run the pipeline, spool, answer 202.
+
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use luister_ingest::decode::{decode_plausible, RequestContext};
+use luister_ingest::DropReason;
+use luister_metrics as metrics;
+use luister_model::{EventRecord, RawEvent};
+use luister_spool::SpoolError;
+use serde_json::json;
+
+/// The request facts the pipeline needs: when, from which client address, which browser.
+pub(crate) fn request_context(req: &HttpRequest, state: &AppState) -> RequestContext {
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let peer = req.peer_addr().map(|a| a.ip());
+    RequestContext {
+        received_at: state.clock.now(),
+        ip: state.settings.trusted_proxies.client_ip(peer, forwarded),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(1024)
+            .collect(),
+    }
+}
+
+pub(crate) async fn post_event(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let ctx = request_context(&req, &state);
+    let events = match decode_plausible(&body, &ctx) {
+        Ok(events) => events,
+        Err(e) => {
+            metrics::EVENTS_DROPPED.with_label_values(&["malformed"]).inc();
+            return error(actix_web::http::StatusCode::BAD_REQUEST, &e.to_string());
+        }
+    };
+    metrics::EVENTS_RECEIVED.with_label_values(&["plausible"]).inc_by(events.len() as u64);
+    match ingest(&state, &events).await {
+        Ok(_) => HttpResponse::Accepted().content_type("text/plain").body("ok"),
+        Err(IngestRefusal::Client(reason)) => error(actix_web::http::StatusCode::BAD_REQUEST, &reason.to_string()),
+        Err(IngestRefusal::Spool(e)) => error(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}
+
+/// Why a request's events were refused as a whole.
+pub(crate) enum IngestRefusal {
+    /// Every event was dropped for a reason the sender must fix (unknown site, bad URL).
+    Client(DropReason),
+    Spool(SpoolError),
+}
+
+/// Runs the pipeline over decoded events and spools what survives.
+///
+/// Returns how many were accepted. Bots are dropped silently (as Plausible does).
+pub(crate) async fn ingest(state: &AppState, events: &[RawEvent]) -> Result<usize, IngestRefusal> {
+    let mut records: Vec<EventRecord> = Vec::with_capacity(events.len());
+    let mut client_error = None;
+    for raw in events {
+        match process(state, raw).await {
+            Ok(record) => records.push(record),
+            Err(reason) => {
+                metrics::EVENTS_DROPPED.with_label_values(&[reason.as_str()]).inc();
+                if reason.is_client_error() {
+                    client_error = Some(reason);
+                }
+            }
+        }
+    }
+    if records.is_empty() {
+        return match client_error {
+            Some(reason) => Err(IngestRefusal::Client(reason)),
+            None => Ok(0),
+        };
+    }
+    state.spool.append(&records).map_err(|e| {
+        metrics::EVENTS_DROPPED.with_label_values(&["spool_refused"]).inc_by(records.len() as u64);
+        IngestRefusal::Spool(e)
+    })?;
+    Ok(records.len())
+}
+
+/// The pipeline, fetching a salt this collector has not seen yet (just after midnight).
+async fn process(state: &AppState, raw: &RawEvent) -> Result<EventRecord, DropReason> {
+    match state.pipeline.process(raw) {
+        Err(DropReason::NoSalt) => {
+            let rotation = state.pipeline.sites().get(&raw.domain).map(|s| s.salt_rotation).unwrap_or_default();
+            if let Err(e) = state.salts.ensure_for(rotation, raw.timestamp.date_naive()).await {
+                metrics::CLICKHOUSE_ERRORS.with_label_values(&["salt"]).inc();
+                tracing::warn!("creating salt: {e}");
+            }
+            state.pipeline.process(raw)
+        }
+        other => other,
+    }
+}
+
+/// The JSON error body every collector endpoint uses.
+pub(crate) fn error(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": message }))
+}

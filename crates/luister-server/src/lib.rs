@@ -1,0 +1,21 @@
+//! Luister's HTTP server.
+//!
+//! Routes: the collector (`/api/event`, Matomo's `/matomo.php`), ops (`/health`,
+//! `/ready`, `/metrics`), the tracker script (`/js/…`) and the query API (`api`).
+//! Handlers decode and answer; the pipeline, spool and query crates do the work.
+
+pub mod api;
+mod background;
+mod client_ip;
+mod collector;
+mod http_metrics;
+mod matomo;
+mod ops;
+mod server;
+mod state;
+mod tracker;
+
+pub use client_ip::TrustedProxies;
+pub use server::{start, ServerHandle, StartError};
+pub use tracker::versioned_path;
+pub use state::{AppState, ServerSettings};

@@ -1,0 +1,50 @@
+//! What every handler can reach: the pipeline, the spool, the store, the clock.
+
+use crate::background::SaltKeeper;
+use crate::TrustedProxies;
+use luister_ingest::validate::SiteRegistry;
+use luister_ingest::Pipeline;
+use luister_model::Clock;
+use luister_spool::{FlusherConfig, Spool, SpoolConfig};
+use luister_store::{Store, StoreError};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Server settings, filled from the configuration file and environment by the CLI.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub trusted_proxies: TrustedProxies,
+    /// Largest accepted collector body.
+    pub max_event_body: usize,
+    /// `LUISTER_ADMIN_TOKEN`: accepted as an admin bearer token.
+    pub admin_token: Option<String>,
+    pub spool: SpoolConfig,
+    pub flusher: FlusherConfig,
+    /// How often the site list is re-read from ClickHouse (other collectors may change it).
+    pub site_refresh: Duration,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+}
+
+/// Shared state of one running server.
+pub struct AppState {
+    pub store: Store,
+    pub pipeline: Arc<Pipeline>,
+    pub spool: Arc<Spool>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: ServerSettings,
+    pub(crate) salts: Arc<SaltKeeper>,
+    pub(crate) sites: Arc<SiteRegistry>,
+}
+
+impl AppState {
+    /// Re-reads the site list now (after the admin API changed it).
+    pub async fn reload_sites(&self) -> Result<usize, StoreError> {
+        let sites = self.store.list_sites().await?;
+        let count = sites.len();
+        self.sites.replace(sites);
+        Ok(count)
+    }
+}

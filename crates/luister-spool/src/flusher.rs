@@ -1,0 +1,249 @@
+//! The drain side of the spool: sealed segments → sink, deleted only once accepted.
+
+use crate::segment;
+use crate::Spool;
+use luister_metrics as metrics;
+use luister_model::EventRecord;
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Where batches go. `retry` says an earlier attempt of this batch may have landed
+/// (a failure with unknown outcome, or a segment left by a previous run), so the sink
+/// must not store an event twice.
+pub trait EventSink: Send + Sync + 'static {
+    fn write_batch(&self, batch: &[EventRecord], retry: bool) -> impl Future<Output = Result<usize, String>> + Send;
+}
+
+/// Flusher timing.
+#[derive(Debug, Clone)]
+pub struct FlusherConfig {
+    /// How often the open segment is checked for age.
+    pub tick: Duration,
+    /// Longest wait between attempts while the sink fails.
+    pub max_backoff: Duration,
+    /// How long shutdown keeps trying to drain before leaving the rest on disk.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for FlusherConfig {
+    fn default() -> Self {
+        Self {
+            tick: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Moves sealed segments to the sink in order.
+pub struct Flusher<S: EventSink> {
+    spool: Arc<Spool>,
+    sink: S,
+    config: FlusherConfig,
+    /// Segments whose earlier attempt had an unknown outcome.
+    uncertain: HashSet<PathBuf>,
+}
+
+impl<S: EventSink> Flusher<S> {
+    /// Segments already sealed at start come from an earlier run: treat them as uncertain.
+    pub fn new(spool: Arc<Spool>, sink: S, config: FlusherConfig) -> Self {
+        let uncertain = spool.ready_segments().unwrap_or_default().into_iter().collect();
+        Self {
+            spool,
+            sink,
+            config,
+            uncertain,
+        }
+    }
+
+    /// Runs until `shutdown` turns true, then seals and drains what it can.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if let Err(e) = self.spool.seal_if_due() {
+                tracing::error!("spool: {e}");
+            }
+            match self.flush_ready().await {
+                Ok(_) => backoff = Duration::from_millis(100),
+                Err(e) => {
+                    tracing::warn!("writing events to clickhouse failed, will retry in {backoff:?}: {e}");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    backoff = (backoff * 2).min(self.config.max_backoff);
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = self.spool.wait_sealed(self.config.tick) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        self.drain().await;
+    }
+
+    /// Seals the open segment and writes everything, retrying until the grace period ends.
+    pub async fn drain(&mut self) {
+        if let Err(e) = self.spool.seal_now() {
+            tracing::error!("spool: {e}");
+        }
+        let deadline = Instant::now() + self.config.shutdown_grace;
+        while Instant::now() < deadline {
+            match self.flush_ready().await {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!("draining spool: {e}");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        }
+        tracing::warn!(
+            "{} events stay in the spool at {} and will be written on the next start",
+            self.spool.stats().events(),
+            self.spool.dir().display()
+        );
+    }
+
+    /// Writes every sealed segment, oldest first; stops at the first failure.
+    pub async fn flush_ready(&mut self) -> Result<usize, String> {
+        let mut written = 0;
+        for path in self.spool.ready_segments().map_err(|e| e.to_string())? {
+            let (records, unreadable) = segment::read_segment(&path).map_err(|e| e.to_string())?;
+            if unreadable > 0 {
+                tracing::warn!("{}: skipped {unreadable} torn line(s)", path.display());
+                metrics::EVENTS_DROPPED.with_label_values(&["spool_torn_line"]).inc_by(unreadable as u64);
+            }
+            let retry = self.uncertain.contains(&path);
+            let started = Instant::now();
+            for chunk in records.chunks(100_000) {
+                match self.sink.write_batch(chunk, retry).await {
+                    Ok(stored) => {
+                        metrics::EVENTS_STORED.inc_by(stored as u64);
+                        metrics::BATCH_SIZE.observe(chunk.len() as f64);
+                    }
+                    Err(e) => {
+                        metrics::CLICKHOUSE_ERRORS.with_label_values(&["insert"]).inc();
+                        self.uncertain.insert(path);
+                        return Err(e);
+                    }
+                }
+            }
+            metrics::FLUSH_SECONDS.observe(started.elapsed().as_secs_f64());
+            self.spool.acknowledge(&path, records.len()).map_err(|e| e.to_string())?;
+            self.uncertain.remove(&path);
+            written += records.len();
+        }
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FsyncPolicy, SpoolConfig};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    /// An in-memory sink that can be told to fail, standing in for ClickHouse in unit tests
+    /// (the integration tests use the real server).
+    #[derive(Default, Clone)]
+    struct MemorySink {
+        rows: Arc<Mutex<Vec<(u64, bool)>>>,
+        failing: Arc<AtomicBool>,
+    }
+
+    impl EventSink for MemorySink {
+        async fn write_batch(&self, batch: &[EventRecord], retry: bool) -> Result<usize, String> {
+            if self.failing.load(Ordering::Relaxed) {
+                return Err("down".into());
+            }
+            let mut rows = self.rows.lock().unwrap();
+            rows.extend(batch.iter().map(|r| (r.event_id, retry)));
+            Ok(batch.len())
+        }
+    }
+
+    fn config(dir: &std::path::Path) -> SpoolConfig {
+        SpoolConfig {
+            dir: dir.to_path_buf(),
+            max_batch_events: 3,
+            max_batch_age: Duration::from_secs(3600),
+            max_bytes: 1 << 30,
+            fsync: FsyncPolicy::OnSeal,
+        }
+    }
+
+    fn record(id: u64) -> EventRecord {
+        EventRecord { event_id: id, site_id: "a.nl".into(), ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn failed_batches_stay_and_are_retried_as_uncertain() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Arc::new(Spool::open(config(dir.path())).unwrap());
+        let sink = MemorySink::default();
+        let mut flusher = Flusher::new(spool.clone(), sink.clone(), FlusherConfig::default());
+        for id in 1..=4 {
+            spool.append(&[record(id)]).unwrap();
+        }
+        sink.failing.store(true, Ordering::Relaxed);
+        assert!(flusher.flush_ready().await.is_err());
+        assert_eq!(spool.stats().events(), 4);
+        sink.failing.store(false, Ordering::Relaxed);
+        assert_eq!(flusher.flush_ready().await.unwrap(), 3);
+        spool.seal_now().unwrap();
+        assert_eq!(flusher.flush_ready().await.unwrap(), 1);
+        let rows = sink.rows.lock().unwrap().clone();
+        assert_eq!(rows, vec![(1, true), (2, true), (3, true), (4, false)]);
+        assert_eq!(spool.stats().events(), 0);
+        assert!(spool.ready_segments().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn reopened_spool_replays_open_and_sealed_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let spool = Spool::open(config(dir.path())).unwrap();
+            for id in 1..=5 {
+                spool.append(&[record(id)]).unwrap();
+            }
+            // Dropped without sealing: segment 2 stays `.open`, as after a crash.
+        }
+        let spool = Arc::new(Spool::open(config(dir.path())).unwrap());
+        assert_eq!(spool.stats().events(), 5);
+        let sink = MemorySink::default();
+        let mut flusher = Flusher::new(spool.clone(), sink.clone(), FlusherConfig::default());
+        assert_eq!(flusher.flush_ready().await.unwrap(), 5);
+        assert!(sink.rows.lock().unwrap().iter().all(|(_, retry)| *retry));
+        // New appends go to a fresh segment number, after the replayed ones.
+        spool.append(&[record(6)]).unwrap();
+        spool.seal_now().unwrap();
+        assert_eq!(flusher.flush_ready().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn full_spool_refuses_instead_of_filling_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(SpoolConfig { max_bytes: 10, ..config(dir.path()) }).unwrap();
+        spool.append(&[record(1)]).unwrap();
+        assert!(matches!(spool.append(&[record(2)]), Err(crate::SpoolError::Full(_))));
+    }
+
+    #[test]
+    fn torn_last_line_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg-000000000001.ready");
+        let line = serde_json::to_string(&record(1)).unwrap();
+        std::fs::write(&path, format!("{line}\n{}", &line[..10])).unwrap();
+        let (records, torn) = segment::read_segment(&path).unwrap();
+        assert_eq!((records.len(), torn), (1, 1));
+    }
+}

@@ -1,0 +1,127 @@
+//! A running `luister` server on `127.0.0.1:0` with its own database, spool and clock.
+
+use crate::TestDb;
+use chrono::{DateTime, Utc};
+use luister_ingest::pipeline::{Enrichers, PipelineConfig};
+use luister_model::{Clock, FixedClock, Site};
+use luister_server::{ServerHandle, ServerSettings};
+use luister_spool::{FlusherConfig, FsyncPolicy, SpoolConfig};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The data files fetched by `scripts/fetch-data.sh` (`LUISTER_DATA_FILES` or `<repo>/vendor-data`).
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("LUISTER_DATA_FILES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vendor-data"))
+}
+
+/// Enrichment data, loaded once per test process.
+pub fn enrichers() -> Arc<Enrichers> {
+    static ENRICHERS: OnceLock<Arc<Enrichers>> = OnceLock::new();
+    ENRICHERS
+        .get_or_init(|| {
+            let config = PipelineConfig {
+                data_files: luister_ingest::enrich::DataFiles::in_dir(&data_dir()),
+                allow_headless: false,
+            };
+            Arc::new(Enrichers::load(&config).expect("data files missing: run scripts/fetch-data.sh"))
+        })
+        .clone()
+}
+
+/// A server under test.
+pub struct TestApp {
+    pub db: TestDb,
+    pub server: Option<ServerHandle>,
+    pub base: String,
+    pub clock: Arc<FixedClock>,
+    pub spool_dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    /// A server whose clock stands at `now`, with `sites` registered.
+    pub async fn start(now: DateTime<Utc>, sites: &[Site]) -> Self {
+        let db = TestDb::new().await;
+        for site in sites {
+            db.store.add_site(site).await.expect("add site");
+        }
+        let spool_dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(FixedClock::new(now));
+        let mut app = Self {
+            db,
+            server: None,
+            base: String::new(),
+            clock,
+            spool_dir,
+            http: reqwest::Client::new(),
+        };
+        app.restart_server().await;
+        app
+    }
+
+    pub fn settings(&self) -> ServerSettings {
+        ServerSettings {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            trusted_proxies: "127.0.0.1".parse().expect("proxies"),
+            max_event_body: 64 * 1024,
+            admin_token: Some("test-admin-token".into()),
+            spool: SpoolConfig {
+                dir: self.spool_dir.path().to_path_buf(),
+                max_batch_events: 1_000,
+                max_batch_age: Duration::from_millis(50),
+                max_bytes: 64 << 20,
+                fsync: FsyncPolicy::OnSeal,
+            },
+            flusher: FlusherConfig {
+                tick: Duration::from_millis(20),
+                max_backoff: Duration::from_millis(200),
+                shutdown_grace: Duration::from_secs(5),
+            },
+            site_refresh: Duration::from_millis(200),
+            workers: 2,
+        }
+    }
+
+    /// (Re)starts the HTTP server on the same database, spool and clock.
+    pub async fn restart_server(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        let clock: Arc<dyn Clock> = self.clock.clone();
+        let server = luister_server::start(self.settings(), self.db.store.clone(), enrichers(), clock)
+            .await
+            .expect("start server");
+        self.base = format!("http://{}", server.addr);
+        self.server = Some(server);
+    }
+
+    /// Posts a body to `/api/event` as the tracker does, from client `ip` with `user_agent`.
+    pub async fn send(&self, body: &str, ip: &str, user_agent: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/event", self.base))
+            .header("content-type", "text/plain")
+            .header("x-forwarded-for", ip)
+            .header("user-agent", user_agent)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Waits until the spool is empty (everything accepted is in ClickHouse).
+    pub async fn flushed(&self) {
+        let spool = &self.server.as_ref().expect("server").state.spool;
+        let started = Instant::now();
+        while spool.stats().events() > 0 {
+            assert!(started.elapsed() < Duration::from_secs(30), "spool did not drain");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn store(&self) -> &luister_store::Store {
+        &self.db.store
+    }
+}
