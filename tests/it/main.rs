@@ -1,4 +1,9 @@
 //! Luister's integration tests: real ClickHouse, real HTTP. One binary, one module per area.
 
 mod collector;
+mod durability;
+mod import;
 mod store;
+mod query_fixture;
+mod query_stats;
+mod query_timezones;

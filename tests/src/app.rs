@@ -44,7 +44,11 @@ pub struct TestApp {
 impl TestApp {
     /// A server whose clock stands at `now`, with `sites` registered.
     pub async fn start(now: DateTime<Utc>, sites: &[Site]) -> Self {
-        let db = TestDb::new().await;
+        Self::start_on(TestDb::new().await, now, sites).await
+    }
+
+    /// Like [`TestApp::start`], on a given database.
+    pub async fn start_on(db: TestDb, now: DateTime<Utc>, sites: &[Site]) -> Self {
         for site in sites {
             db.store.add_site(site).await.expect("add site");
         }
@@ -90,6 +94,18 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.stop().await;
         }
+        self.start_server().await;
+    }
+
+    /// Drops the running server without draining: whatever is in the spool stays on disk.
+    pub fn crash_server(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+
+    /// Starts the HTTP server (after [`TestApp::crash_server`]).
+    pub async fn start_server(&mut self) {
         let clock: Arc<dyn Clock> = self.clock.clone();
         let server = luister_server::start(self.settings(), self.db.store.clone(), enrichers(), clock)
             .await

@@ -108,7 +108,13 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> Self {
-        let store = Store::connect(fresh_settings()).await.expect("connect to test clickhouse");
+        Self::on(&clickhouse_url()).await
+    }
+
+    /// A fresh database on the ClickHouse at `url`.
+    pub async fn on(url: &str) -> Self {
+        let settings = ClickHouseSettings { url: url.to_string(), ..fresh_settings() };
+        let store = Store::connect(settings).await.expect("connect to test clickhouse");
         store.migrate().await.expect("migrate");
         Self { store }
     }

@@ -435,7 +435,7 @@ mod tests {
     }
 
     /// (name, props, revenue) of the single event a request yields.
-    fn one(query: &str) -> (String, Vec<(String, String)>, Option<(i64, String)>) {
+    fn one(query: &str) -> (String, Props, Option<(i64, String)>) {
         let events =
             decode_matomo(query, &ctx(), &sites()).unwrap_or_else(|e| panic!("{query}: {e}"));
         assert_eq!(events.len(), 1, "{query}");
@@ -443,7 +443,9 @@ mod tests {
         (e.name.clone(), e.props.clone(), e.revenue.clone())
     }
 
-    fn props(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    type Props = Vec<(String, String)>;
+
+    fn props(pairs: &[(&str, &str)]) -> Props {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -453,7 +455,7 @@ mod tests {
     #[test]
     fn request_kinds_table() {
         let search_page = enc("https://www.enschede.nl/zoeken?q=Schuld+Hulp");
-        let cases: Vec<(String, &str, Vec<(String, String)>)> = vec![
+        let cases: Vec<(String, &str, Props)> = vec![
             (request(""), "pageview", vec![]),
             (
                 request("&pv_id=abc123&gt_ms=20&pf_net=3"),

@@ -37,6 +37,15 @@ impl ServerHandle {
         let _ = self.flusher.await;
     }
 
+    /// Stops at once without draining, as a killed process would: the spool keeps
+    /// what was accepted and the next start writes it.
+    pub fn abort(self) {
+        let _ = self.shutdown.send(true);
+        self.flusher.abort();
+        self.http_task.abort();
+        drop(self.http.stop(false));
+    }
+
     /// Waits until the HTTP server ends on its own (it never does without `stop`).
     pub async fn wait(&mut self) {
         let _ = (&mut self.http_task).await;

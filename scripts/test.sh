@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, starts one throwaway ClickHouse 18.16
+# for the whole run, then the Rust tests (unit + integration against ClickHouse and
+# a real HTTP server), the tracker's tests, the browser tests in Chromium and the
+# chDB check of our SQL on current ClickHouse.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+bash scripts/setup.sh --test
+
+read -r ch_pid ch_url < <(bash scripts/clickhouse-test-server.sh)
+# The server's subshell removes the data dir once clickhouse-server exits.
+trap 'pkill -P "$ch_pid" clickhouse-server 2>/dev/null || true; kill "$ch_pid" 2>/dev/null || true' EXIT
+export LUISTER_TEST_CLICKHOUSE_URL="$ch_url"
+echo "==> test ClickHouse at $ch_url" >&2
+
+echo "==> cargo fmt and clippy" >&2
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "==> Rust tests" >&2
+cargo nextest run --workspace --no-fail-fast
+
+echo "==> tracker tests" >&2
+(cd tracker-js && npm test)
+
+if [ -f tests/browser/package.json ]; then
+    echo "==> browser tests (Chromium)" >&2
+    cargo build --quiet --bin luister
+    (cd tests/browser && LUISTER_BIN="$repo/target/debug/luister" npm test)
+fi
+
+if [ -f tests/chdb/check_sql.py ]; then
+    echo "==> SQL on current ClickHouse (chDB)" >&2
+    python3 tests/chdb/check_sql.py
+fi
+echo "==> all tests passed" >&2
