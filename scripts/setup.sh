@@ -15,9 +15,11 @@ packages=()
 command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || packages+=(clickhouse-server clickhouse-client)
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 command -v cc >/dev/null 2>&1 || packages+=(build-essential)
+command -v curl >/dev/null 2>&1 || packages+=(curl)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 if [ "$want_test" = 1 ]; then
     [ -x /usr/bin/chromium ] || packages+=(chromium)
+    command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose)
     command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then

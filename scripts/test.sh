@@ -30,6 +30,9 @@ if [ -f tests/browser/package.json ]; then
     (cd tests/browser && LUISTER_BIN="$repo/target/debug/luister" npm test)
 fi
 
+echo "==> docker-compose.yml validates" >&2
+docker-compose -f docker-compose.yml config -q
+
 if [ -f tests/chdb/check_sql.py ]; then
     echo "==> SQL on current ClickHouse (chDB)" >&2
     python3 tests/chdb/check_sql.py

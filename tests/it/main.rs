@@ -3,7 +3,12 @@
 mod collector;
 mod durability;
 mod import;
+mod matomo;
 mod store;
 mod query_fixture;
 mod query_stats;
 mod query_timezones;
+mod query_funnels;
+mod query_goals;
+mod query_search;
+mod query_tokens;

@@ -161,7 +161,10 @@ pub async fn load(sites: &[&str], visits: Vec<Visit>) -> Loaded {
 }
 
 pub fn p(pairs: &[(&str, &str)]) -> Params {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 pub fn site() -> Site {

@@ -21,10 +21,20 @@ async fn spring_forward_day_has_23_hours() {
     let hours = timeseries(&l, &day).await;
     let hours = hours.as_array().unwrap();
     assert_eq!(hours.len(), 23);
-    assert_eq!(hours[2], json!({"date": "2026-03-29 03:00:00", "visitors": 1}));
+    assert_eq!(
+        hours[2],
+        json!({"date": "2026-03-29 03:00:00", "visitors": 1})
+    );
     assert!(hours.iter().all(|h| h["date"] != "2026-03-29 02:00:00"));
-    assert_eq!(hours[22], json!({"date": "2026-03-29 23:00:00", "visitors": 1}));
-    let days = timeseries(&l, &[("period", "custom"), ("date", "2026-03-28,2026-03-30")]).await;
+    assert_eq!(
+        hours[22],
+        json!({"date": "2026-03-29 23:00:00", "visitors": 1})
+    );
+    let days = timeseries(
+        &l,
+        &[("period", "custom"), ("date", "2026-03-28,2026-03-30")],
+    )
+    .await;
     assert_eq!(
         days,
         json!([{"date": "2026-03-28", "visitors": 1}, {"date": "2026-03-29", "visitors": 3}, {"date": "2026-03-30", "visitors": 1}])
@@ -50,7 +60,16 @@ async fn fall_back_day_has_25_hours_and_two_2am_buckets() {
     let hours = timeseries(&l, &day).await;
     let hours = hours.as_array().unwrap();
     assert_eq!(hours.len(), 25);
-    assert_eq!(hours[2], json!({"date": "2026-10-25 02:00:00", "visitors": 1}));
-    assert_eq!(hours[3], json!({"date": "2026-10-25 02:00:00", "visitors": 1}));
-    assert_eq!(hours[24], json!({"date": "2026-10-25 23:00:00", "visitors": 1}));
+    assert_eq!(
+        hours[2],
+        json!({"date": "2026-10-25 02:00:00", "visitors": 1})
+    );
+    assert_eq!(
+        hours[3],
+        json!({"date": "2026-10-25 02:00:00", "visitors": 1})
+    );
+    assert_eq!(
+        hours[24],
+        json!({"date": "2026-10-25 23:00:00", "visitors": 1})
+    );
 }

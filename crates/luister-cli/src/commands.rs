@@ -37,8 +37,38 @@ pub enum Command {
     /// Manage the sites Luister accepts events for.
     #[command(subcommand)]
     Sites(SitesCommand),
+    /// Manage API tokens for the query API and dashboard.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print the effective configuration (after file and environment) and exit.
     Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once (only a hash is stored).
+    Create(TokenArgs),
+    /// List tokens (names and scopes, never the tokens themselves).
+    List,
+    /// Revoke a token by id or name.
+    Revoke {
+        /// The token's id or name.
+        token: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["admin", "site"])))]
+pub struct TokenArgs {
+    /// A name that says who or what uses the token.
+    #[arg(long)]
+    pub name: String,
+    /// Full access: every site, and site management.
+    #[arg(long)]
+    pub admin: bool,
+    /// Read access to this site (repeatable).
+    #[arg(long)]
+    pub site: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +157,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             with_database(&config, |db| async move { import(&db, enrichers, &args).await }).await
         }
         Command::Sites(command) => with_database(&config, |db| async move { sites(&db, command).await }).await,
+        Command::Token(command) => with_database(&config, |db| async move { tokens(&db, command).await }).await,
     }
 }
 
@@ -168,6 +199,32 @@ async fn sites(db: &Database, command: SitesCommand) -> anyhow::Result<ExitCode>
         SitesCommand::Remove { domain } => {
             db.store.remove_site(&domain).await?;
             println!("removed {domain}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn tokens(db: &Database, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TokenCommand::Create(args) => {
+            for domain in &args.site {
+                if db.store.get_site(domain).await?.is_none() {
+                    bail!("site {domain} not found: add it first with `luister sites add {domain}`");
+                }
+            }
+            let token = db.store.create_token(&args.name, args.admin, args.site).await?;
+            println!("{token}");
+            eprintln!("store this token now: it is shown only once");
+        }
+        TokenCommand::List => {
+            for token in db.store.list_tokens().await? {
+                let scope = if token.admin { "admin".to_string() } else { token.sites.join(",") };
+                println!("{}\t{}\t{scope}", token.id, token.name);
+            }
+        }
+        TokenCommand::Revoke { token } => {
+            let revoked = db.store.revoke_token(&token).await?;
+            println!("revoked {} ({})", revoked.name, revoked.id);
         }
     }
     Ok(ExitCode::SUCCESS)

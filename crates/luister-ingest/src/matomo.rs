@@ -19,6 +19,9 @@
 //! `token_auth`, `ua`, `lang` and `cdt` are ignored; the client address, User-Agent and time
 //! are the request's own, as for every other collector. `res`, `action_name` (page title),
 //! custom dimensions and variables are not stored either.
+//!
+//! An empty parameter, and the text `undefined` or `null` that JavaScript trackers send for
+//! options they were not given (`e_v=undefined`), count as absent.
 
 use crate::decode::{
     truncate_chars, RequestContext, MAX_NAME_LEN, MAX_PROP_VALUE_LEN, MAX_URL_LEN,
@@ -163,8 +166,13 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
+/// A parameter's value; empty ones and JavaScript's stringified `undefined` / `null` (what a
+/// tracker sends for an option it was not given) count as absent.
 fn get<'a>(params: &'a Params, key: &str) -> Option<&'a str> {
-    params.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+    params
+        .get(key)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty() && *v != "undefined" && *v != "null")
 }
 
 fn decode_params(
@@ -561,6 +569,31 @@ mod tests {
             e.props.is_empty(),
             "_id, uid, res, action_name are not kept: {:?}",
             e.props
+        );
+    }
+
+    #[test]
+    fn javascript_undefined_is_absent() {
+        let (name, props, _) = one(&request(
+            "&e_c=Video&e_a=Play&e_n=undefined&e_v=undefined&mtm_campaign=undefined",
+        ));
+        assert_eq!(
+            (name.as_str(), props),
+            (
+                "Video: Play",
+                props(&[("category", "Video"), ("action", "Play")])
+            )
+        );
+        let (name, props, _) = one(&request(
+            "&search=wmo&search_cat=undefined&search_count=null",
+        ));
+        assert_eq!(
+            (name.as_str(), props),
+            ("search", props(&[("query", "wmo")]))
+        );
+        assert_eq!(
+            decode_matomo("idsite=3&rec=1&url=undefined", &ctx(), &sites()),
+            Err(MatomoError::Missing("url"))
         );
     }
 

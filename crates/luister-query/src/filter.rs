@@ -50,7 +50,10 @@ pub fn parse_filters(param: &'static str, input: &str) -> Result<Vec<Filter>, Qu
     }
     let clauses = split_unescaped(input, ';');
     if clauses.len() > MAX_CLAUSES {
-        return Err(QueryError::param(param, format!("at most {MAX_CLAUSES} clauses joined with ;")));
+        return Err(QueryError::param(
+            param,
+            format!("at most {MAX_CLAUSES} clauses joined with ;"),
+        ));
     }
     clauses.iter().map(|c| parse_clause(param, c)).collect()
 }
@@ -71,10 +74,23 @@ fn parse_clause(param: &'static str, clause: &str) -> Result<Filter, QueryError>
     };
     let name = clause[..at].trim();
     let property = Property::parse(name).ok_or_else(|| {
-        QueryError::param(param, format!("unknown property {name:?}; allowed: {}", Property::allowed()))
+        QueryError::param(
+            param,
+            format!(
+                "unknown property {name:?}; allowed: {}",
+                Property::allowed()
+            ),
+        )
     })?;
-    let values: Vec<String> = split_unescaped(&clause[at + 2..], '|').into_iter().map(|v| unescape(&v)).collect();
-    if values.len() > MAX_VALUES || values.iter().any(|v| v.is_empty() || v.len() > MAX_VALUE_LEN) {
+    let values: Vec<String> = split_unescaped(&clause[at + 2..], '|')
+        .into_iter()
+        .map(|v| unescape(&v))
+        .collect();
+    if values.len() > MAX_VALUES
+        || values
+            .iter()
+            .any(|v| v.is_empty() || v.len() > MAX_VALUE_LEN)
+    {
         return Err(QueryError::param(
             param,
             format!("{name} needs 1 to {MAX_VALUES} non-empty values of at most {MAX_VALUE_LEN} characters"),
@@ -165,12 +181,18 @@ mod tests {
     use super::*;
 
     fn matches(glob: &str, path: &str) -> bool {
-        regex::Regex::new(&glob_to_regex(&[glob.to_string()], Star::Segment)).unwrap().is_match(path)
+        regex::Regex::new(&glob_to_regex(&[glob.to_string()], Star::Segment))
+            .unwrap()
+            .is_match(path)
     }
 
     #[test]
     fn parses_plausible_examples() {
-        let f = parse_filters("filters", "event:page==/schulden/**;visit:source==Google|Bing;visit:country!=NL").unwrap();
+        let f = parse_filters(
+            "filters",
+            "event:page==/schulden/**;visit:source==Google|Bing;visit:country!=NL",
+        )
+        .unwrap();
         assert_eq!(
             f,
             vec![
@@ -181,7 +203,8 @@ mod tests {
         );
         assert!(f[0].has_wildcard() && !f[1].has_wildcard());
         assert_eq!(parse_filters("filters", "").unwrap(), vec![]);
-        let goal = parse_filters("filters", "event:goal==Visit /aanvraag|Aanvraag verstuurd").unwrap();
+        let goal =
+            parse_filters("filters", "event:goal==Visit /aanvraag|Aanvraag verstuurd").unwrap();
         assert_eq!(goal[0].values, ["Visit /aanvraag", "Aanvraag verstuurd"]);
         let prop = parse_filters("filters", "event:props:wijk==Noord").unwrap();
         assert_eq!(prop[0].property, Property::Prop("wijk".into()));
@@ -196,8 +219,13 @@ mod tests {
 
     #[test]
     fn rejects_bad_filters_naming_the_parameter() {
-        let err = parse_filters("filters", "event:pagina==/").unwrap_err().to_string();
-        assert!(err.contains("filters") && err.contains("event:page") && err.contains("visit:city"), "{err}");
+        let err = parse_filters("filters", "event:pagina==/")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("filters") && err.contains("event:page") && err.contains("visit:city"),
+            "{err}"
+        );
         assert!(parse_filters("filters", "visit:country=NL").is_err());
         assert!(parse_filters("filters", "visit:country==").is_err());
         assert!(parse_filters("filters", "visit:country==NL|").is_err());
@@ -206,7 +234,10 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert_eq!(glob_to_regex(&["/schulden/*".into()], Star::Segment), "^(?:/schulden/[^/]*)$");
+        assert_eq!(
+            glob_to_regex(&["/schulden/*".into()], Star::Segment),
+            "^(?:/schulden/[^/]*)$"
+        );
         assert!(matches("/schulden/*", "/schulden/hulp"));
         assert!(!matches("/schulden/*", "/schulden/hulp/aanvragen"));
         assert!(matches("/schulden/**", "/schulden/hulp/aanvragen"));
@@ -217,6 +248,10 @@ mod tests {
         assert!(matches("**/klaar", "/aanvraag/paspoort/klaar"));
         let any = glob_to_regex(&["*huur*".into(), "toeslag".into()], Star::Anything);
         let re = regex::Regex::new(&any).unwrap();
-        assert!(re.is_match("huurtoeslag/2026") && re.is_match("toeslag") && !re.is_match("zorgtoeslag"));
+        assert!(
+            re.is_match("huurtoeslag/2026")
+                && re.is_match("toeslag")
+                && !re.is_match("zorgtoeslag")
+        );
     }
 }

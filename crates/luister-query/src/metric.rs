@@ -38,12 +38,18 @@ impl Metric {
     }
 
     pub fn name(self) -> &'static str {
-        ALL.iter().find(|(_, m)| *m == self).map(|(n, _)| *n).unwrap_or_default()
+        ALL.iter()
+            .find(|(_, m)| *m == self)
+            .map(|(n, _)| *n)
+            .unwrap_or_default()
     }
 
     /// Metrics that need each visit as a whole (first and last event, all its pageviews).
     pub fn needs_sessions(self) -> bool {
-        matches!(self, Self::ViewsPerVisit | Self::BounceRate | Self::VisitDuration)
+        matches!(
+            self,
+            Self::ViewsPerVisit | Self::BounceRate | Self::VisitDuration
+        )
     }
 
     /// Rates whose change between periods is a difference in points, not a percentage.
@@ -91,8 +97,12 @@ impl Totals {
             Metric::Visits => MetricValue::Int(self.visits),
             Metric::Pageviews => MetricValue::Int(self.pageviews),
             Metric::Events => MetricValue::Int(self.events),
-            Metric::BounceRate => MetricValue::Int(ratio(self.bounces * 100, self.visits).round() as u64),
-            Metric::VisitDuration => MetricValue::Int(ratio(self.duration_sum, self.visits).round() as u64),
+            Metric::BounceRate => {
+                MetricValue::Int(ratio(self.bounces * 100, self.visits).round() as u64)
+            }
+            Metric::VisitDuration => {
+                MetricValue::Int(ratio(self.duration_sum, self.visits).round() as u64)
+            }
             Metric::ViewsPerVisit => MetricValue::Float(round2(ratio(self.pageviews, self.visits))),
             Metric::ConversionRate => MetricValue::Float(percent(self.visitors, self.all_visitors)),
         }
@@ -157,7 +167,10 @@ mod tests {
         assert_eq!(t.value(Metric::VisitDuration), MetricValue::Int(33));
         assert_eq!(t.value(Metric::ViewsPerVisit), MetricValue::Float(1.67));
         assert_eq!(t.value(Metric::ConversionRate), MetricValue::Float(66.67));
-        assert_eq!(Totals::default().value(Metric::BounceRate), MetricValue::Int(0));
+        assert_eq!(
+            Totals::default().value(Metric::BounceRate),
+            MetricValue::Int(0)
+        );
     }
 
     #[test]
@@ -166,8 +179,18 @@ mod tests {
         assert_eq!(percent_change(5.0, 0.0), 100);
         assert_eq!(percent_change(0.0, 0.0), 0);
         assert_eq!(percent_change(1.0, 3.0), -67);
-        assert_eq!(change(Metric::BounceRate, MetricValue::Int(40), MetricValue::Int(50)), -10.0);
-        assert_eq!(change(Metric::Visitors, MetricValue::Int(40), MetricValue::Int(50)), -20.0);
+        assert_eq!(
+            change(
+                Metric::BounceRate,
+                MetricValue::Int(40),
+                MetricValue::Int(50)
+            ),
+            -10.0
+        );
+        assert_eq!(
+            change(Metric::Visitors, MetricValue::Int(40), MetricValue::Int(50)),
+            -20.0
+        );
         assert_eq!(Metric::parse("bounce_rate"), Some(Metric::BounceRate));
         assert_eq!(Metric::BounceRate.name(), "bounce_rate");
         assert_eq!(Metric::parse("time"), None);

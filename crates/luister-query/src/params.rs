@@ -33,22 +33,34 @@ fn parse_date(param: &'static str, s: &str) -> Result<NaiveDate, QueryError> {
 }
 
 /// `period` (default `30d`) and `date` (default today in the site's time zone).
-pub fn range(params: &Params, site_tz: chrono_tz::Tz, now: DateTime<Utc>) -> Result<(Period, DateRange), QueryError> {
+pub fn range(
+    params: &Params,
+    site_tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> Result<(Period, DateRange), QueryError> {
     let period_text = get(params, "period").unwrap_or("30d");
-    let period = Period::parse(period_text)
-        .ok_or_else(|| QueryError::param("period", format!("{period_text:?} is not one of {}", Period::ALLOWED)))?;
+    let period = Period::parse(period_text).ok_or_else(|| {
+        QueryError::param(
+            "period",
+            format!("{period_text:?} is not one of {}", Period::ALLOWED),
+        )
+    })?;
     let range = if period == Period::Custom {
-        let date = get(params, "date")
-            .ok_or_else(|| QueryError::param("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD"))?;
-        let (a, b) = date
-            .split_once(',')
-            .ok_or_else(|| QueryError::param("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD"))?;
+        let date = get(params, "date").ok_or_else(|| {
+            QueryError::param("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD")
+        })?;
+        let (a, b) = date.split_once(',').ok_or_else(|| {
+            QueryError::param("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD")
+        })?;
         let range = DateRange {
             first: parse_date("date", a)?,
             last: parse_date("date", b)?,
         };
         if range.first > range.last {
-            return Err(QueryError::param("date", "the first date is after the second"));
+            return Err(QueryError::param(
+                "date",
+                "the first date is after the second",
+            ));
         }
         range
     } else {
@@ -59,27 +71,58 @@ pub fn range(params: &Params, site_tz: chrono_tz::Tz, now: DateTime<Utc>) -> Res
         DateRange::ending(period, date)
     };
     if range.days() > MAX_DAYS {
-        return Err(QueryError::param("date", format!("a range spans at most {MAX_DAYS} days")));
+        return Err(QueryError::param(
+            "date",
+            format!("a range spans at most {MAX_DAYS} days"),
+        ));
     }
     Ok((period, range))
 }
 
 /// Site, range and `filters`.
-pub fn scope(site: Site, params: &Params, now: DateTime<Utc>) -> Result<(Period, Scope), QueryError> {
-    let probe = Scope::new(site, DateRange { first: NaiveDate::MIN, last: NaiveDate::MIN }, now)?;
+pub fn scope(
+    site: Site,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<(Period, Scope), QueryError> {
+    let probe = Scope::new(
+        site,
+        DateRange {
+            first: NaiveDate::MIN,
+            last: NaiveDate::MIN,
+        },
+        now,
+    )?;
     let (period, range) = range(params, probe.tz, now)?;
     let filters = parse_filters("filters", get(params, "filters").unwrap_or(""))?;
-    Ok((period, Scope { range, filters, ..probe }))
+    Ok((
+        period,
+        Scope {
+            range,
+            filters,
+            ..probe
+        },
+    ))
 }
 
 fn metrics(params: &Params) -> Result<Vec<Metric>, QueryError> {
     let mut out: Vec<Metric> = Vec::new();
-    for name in get(params, "metrics").unwrap_or("visitors").split(',').map(str::trim) {
+    for name in get(params, "metrics")
+        .unwrap_or("visitors")
+        .split(',')
+        .map(str::trim)
+    {
         let metric = Metric::parse(name).ok_or_else(|| {
-            QueryError::param("metrics", format!("unknown metric {name:?}; allowed: {}", Metric::allowed()))
+            QueryError::param(
+                "metrics",
+                format!("unknown metric {name:?}; allowed: {}", Metric::allowed()),
+            )
         })?;
         if out.contains(&metric) {
-            return Err(QueryError::param("metrics", format!("{name} is listed twice")));
+            return Err(QueryError::param(
+                "metrics",
+                format!("{name} is listed twice"),
+            ));
         }
         out.push(metric);
     }
@@ -90,7 +133,10 @@ fn compare(params: &Params) -> Result<bool, QueryError> {
     match get(params, "compare") {
         None => Ok(false),
         Some("previous_period") => Ok(true),
-        Some(other) => Err(QueryError::param("compare", format!("{other:?} is not previous_period"))),
+        Some(other) => Err(QueryError::param(
+            "compare",
+            format!("{other:?} is not previous_period"),
+        )),
     }
 }
 
@@ -101,7 +147,9 @@ fn number(params: &Params, name: &'static str, default: u32, max: u32) -> Result
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| QueryError::param(name, format!("{s:?} is not a whole number from 1 to {max}"))),
+            .ok_or_else(|| {
+                QueryError::param(name, format!("{s:?} is not a whole number from 1 to {max}"))
+            }),
     }
 }
 
@@ -113,7 +161,11 @@ pub fn pagination(params: &Params) -> Result<Pagination, QueryError> {
     })
 }
 
-fn stats(site: Site, params: &Params, now: DateTime<Utc>) -> Result<(Period, StatsQuery), QueryError> {
+fn stats(
+    site: Site,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<(Period, StatsQuery), QueryError> {
     let (period, scope) = scope(site, params, now)?;
     let query = StatsQuery {
         scope,
@@ -128,7 +180,8 @@ fn stats(site: Site, params: &Params, now: DateTime<Utc>) -> Result<(Period, Sta
 
 fn require_goal_for_conversion_rate(q: &StatsQuery) -> Result<(), QueryError> {
     let goal_dimension = q.dimension == Some(Property::Goal);
-    if q.metrics.contains(&Metric::ConversionRate) && !q.scope.has_goal_filter() && !goal_dimension {
+    if q.metrics.contains(&Metric::ConversionRate) && !q.scope.has_goal_filter() && !goal_dimension
+    {
         return Err(QueryError::param(
             "metrics",
             "conversion_rate needs an event:goal filter (or property=event:goal in a breakdown)",
@@ -138,7 +191,11 @@ fn require_goal_for_conversion_rate(q: &StatsQuery) -> Result<(), QueryError> {
 }
 
 /// `GET /api/v1/stats/aggregate`.
-pub fn aggregate(site: Site, params: &Params, now: DateTime<Utc>) -> Result<StatsQuery, QueryError> {
+pub fn aggregate(
+    site: Site,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<StatsQuery, QueryError> {
     let (_, mut q) = stats(site, params, now)?;
     q.compare = compare(params)?;
     require_goal_for_conversion_rate(&q)?;
@@ -146,16 +203,26 @@ pub fn aggregate(site: Site, params: &Params, now: DateTime<Utc>) -> Result<Stat
 }
 
 /// `GET /api/v1/stats/timeseries`.
-pub fn timeseries(site: Site, params: &Params, now: DateTime<Utc>) -> Result<StatsQuery, QueryError> {
+pub fn timeseries(
+    site: Site,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<StatsQuery, QueryError> {
     let (_, mut q) = stats(site, params, now)?;
     if let Some(i) = get(params, "interval") {
-        q.interval = Interval::parse(i)
-            .ok_or_else(|| QueryError::param("interval", format!("{i:?} is not one of {}", Interval::ALLOWED)))?;
+        q.interval = Interval::parse(i).ok_or_else(|| {
+            QueryError::param(
+                "interval",
+                format!("{i:?} is not one of {}", Interval::ALLOWED),
+            )
+        })?;
     }
     if q.interval == Interval::Hour && q.scope.range.days() > MAX_HOURLY_DAYS {
         return Err(QueryError::param(
             "interval",
-            format!("hour needs a range of at most {MAX_HOURLY_DAYS} days; use date, week or month"),
+            format!(
+                "hour needs a range of at most {MAX_HOURLY_DAYS} days; use date, week or month"
+            ),
         ));
     }
     require_goal_for_conversion_rate(&q)?;
@@ -163,12 +230,27 @@ pub fn timeseries(site: Site, params: &Params, now: DateTime<Utc>) -> Result<Sta
 }
 
 /// `GET /api/v1/stats/breakdown`.
-pub fn breakdown(site: Site, params: &Params, now: DateTime<Utc>) -> Result<StatsQuery, QueryError> {
+pub fn breakdown(
+    site: Site,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<StatsQuery, QueryError> {
     let (_, mut q) = stats(site, params, now)?;
-    let name = get(params, "property")
-        .ok_or_else(|| QueryError::param("property", format!("missing; allowed: {}", Property::allowed())))?;
-    let property = Property::parse(name)
-        .ok_or_else(|| QueryError::param("property", format!("unknown property {name:?}; allowed: {}", Property::allowed())))?;
+    let name = get(params, "property").ok_or_else(|| {
+        QueryError::param(
+            "property",
+            format!("missing; allowed: {}", Property::allowed()),
+        )
+    })?;
+    let property = Property::parse(name).ok_or_else(|| {
+        QueryError::param(
+            "property",
+            format!(
+                "unknown property {name:?}; allowed: {}",
+                Property::allowed()
+            ),
+        )
+    })?;
     check_breakdown_metrics(&property, &q.metrics)?;
     q.dimension = Some(property);
     q.pagination = pagination(params)?;
@@ -204,7 +286,11 @@ fn check_breakdown_metrics(property: &Property, metrics: &[Metric]) -> Result<()
             let names: Vec<&str> = allowed.iter().map(|m| m.name()).collect();
             Err(QueryError::param(
                 "metrics",
-                format!("{} is not available with this property; allowed: {}", m.name(), names.join(", ")),
+                format!(
+                    "{} is not available with this property; allowed: {}",
+                    m.name(),
+                    names.join(", ")
+                ),
             ))
         }
     }
@@ -232,9 +318,14 @@ pub fn search_terms(
 }
 
 /// `GET /api/v1/search/after`.
-pub fn search_after(site: Site, params: &Params, now: DateTime<Utc>) -> Result<SearchAfterQuery, QueryError> {
+pub fn search_after(
+    site: Site,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<SearchAfterQuery, QueryError> {
     let (_, scope) = scope(site, params, now)?;
-    let term = get(params, "term").ok_or_else(|| QueryError::param("term", "missing; give the search term"))?;
+    let term = get(params, "term")
+        .ok_or_else(|| QueryError::param("term", "missing; give the search term"))?;
     Ok(SearchAfterQuery {
         scope,
         term: normalise_term(term),
@@ -244,11 +335,18 @@ pub fn search_after(site: Site, params: &Params, now: DateTime<Utc>) -> Result<S
 
 /// Terms are stored trimmed, lower-case, with single spaces; so are the ones asked for.
 pub fn normalise_term(term: &str) -> String {
-    term.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    term.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// `GET /api/v1/goals/value`.
-pub fn goal_value(site: Site, params: &Params, now: DateTime<Utc>) -> Result<GoalValueQuery, QueryError> {
+pub fn goal_value(
+    site: Site,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<GoalValueQuery, QueryError> {
     let (_, scope) = scope(site, params, now)?;
     Ok(GoalValueQuery { scope })
 }
@@ -293,34 +391,65 @@ pub struct FunnelRequest {
 }
 
 /// Checks a definition: 2 to 8 non-empty steps, a sane window, valid filters and breakdown.
-pub fn check_funnel_definition(def: &FunnelDefinition) -> Result<(Vec<Filter>, Option<Property>), QueryError> {
+pub fn check_funnel_definition(
+    def: &FunnelDefinition,
+) -> Result<(Vec<Filter>, Option<Property>), QueryError> {
     if !(2..=MAX_STEPS).contains(&def.steps.len()) {
-        return Err(QueryError::param("steps", format!("a funnel has 2 to {MAX_STEPS} steps")));
+        return Err(QueryError::param(
+            "steps",
+            format!("a funnel has 2 to {MAX_STEPS} steps"),
+        ));
     }
     for (i, step) in def.steps.iter().enumerate() {
         let (FunnelStep::Page(v) | FunnelStep::Event(v) | FunnelStep::Search(v)) = step;
         if v.trim().is_empty() || v.len() > 2000 {
-            return Err(QueryError::param(format!("steps[{i}]"), "a step needs a page, event or search of 1 to 2000 characters"));
+            return Err(QueryError::param(
+                format!("steps[{i}]"),
+                "a step needs a page, event or search of 1 to 2000 characters",
+            ));
         }
         if matches!(step, FunnelStep::Page(p) if !p.starts_with('/') && !p.starts_with('*')) {
-            return Err(QueryError::param(format!("steps[{i}].page"), "a page starts with / (wildcards * and ** allowed)"));
+            return Err(QueryError::param(
+                format!("steps[{i}].page"),
+                "a page starts with / (wildcards * and ** allowed)",
+            ));
         }
     }
     if !(1..=MAX_WINDOW_SECONDS).contains(&def.window_seconds) {
-        return Err(QueryError::param("window_seconds", format!("from 1 to {MAX_WINDOW_SECONDS}")));
+        return Err(QueryError::param(
+            "window_seconds",
+            format!("from 1 to {MAX_WINDOW_SECONDS}"),
+        ));
     }
     let filters = parse_filters("filters", &def.filters)?;
-    let breakdown = match def.breakdown.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+    let breakdown = match def
+        .breakdown
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
         None => None,
-        Some(b) => Some(Property::parse(b).filter(Property::is_visit).ok_or_else(|| {
-            QueryError::param("breakdown", format!("{b:?} is not a visit property like visit:source"))
-        })?),
+        Some(b) => Some(
+            Property::parse(b)
+                .filter(Property::is_visit)
+                .ok_or_else(|| {
+                    QueryError::param(
+                        "breakdown",
+                        format!("{b:?} is not a visit property like visit:source"),
+                    )
+                })?,
+        ),
     };
     Ok((filters, breakdown))
 }
 
 /// A funnel over `site` from a definition plus `period`/`date`/`limit`/`page` parameters.
-pub fn funnel(site: Site, def: &FunnelDefinition, params: &Params, now: DateTime<Utc>) -> Result<FunnelQuery, QueryError> {
+pub fn funnel(
+    site: Site,
+    def: &FunnelDefinition,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<FunnelQuery, QueryError> {
     let (filters, breakdown) = check_funnel_definition(def)?;
     let mut params = params.clone();
     params.remove("filters");
@@ -336,7 +465,11 @@ pub fn funnel(site: Site, def: &FunnelDefinition, params: &Params, now: DateTime
 }
 
 /// `POST /api/v1/funnels/query`: the request's own period, date and paging.
-pub fn funnel_request(site: Site, req: &FunnelRequest, now: DateTime<Utc>) -> Result<FunnelQuery, QueryError> {
+pub fn funnel_request(
+    site: Site,
+    req: &FunnelRequest,
+    now: DateTime<Utc>,
+) -> Result<FunnelQuery, QueryError> {
     let mut params = Params::new();
     let fields = [
         ("period", req.period.clone()),

@@ -7,7 +7,10 @@ fn now() -> DateTime<Utc> {
 }
 
 fn p(pairs: &[(&str, &str)]) -> Params {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn site() -> Site {
@@ -25,61 +28,212 @@ fn err(r: Result<impl std::fmt::Debug, QueryError>) -> String {
 #[test]
 fn defaults_are_30_days_to_today_in_the_site_time_zone() {
     let q = aggregate(site(), &p(&[]), now()).unwrap();
-    assert_eq!(q.scope.range, DateRange { first: d("2026-10-04"), last: d("2026-11-02") });
+    assert_eq!(
+        q.scope.range,
+        DateRange {
+            first: d("2026-10-04"),
+            last: d("2026-11-02")
+        }
+    );
     assert_eq!(q.metrics, vec![Metric::Visitors]);
     assert!(!q.compare && q.scope.filters.is_empty());
 }
 
 #[test]
 fn periods_dates_and_custom_ranges() {
-    let q = aggregate(site(), &p(&[("period", "day"), ("date", "2026-03-29")]), now()).unwrap();
-    assert_eq!(q.scope.range, DateRange { first: d("2026-03-29"), last: d("2026-03-29") });
-    let q = aggregate(site(), &p(&[("period", "custom"), ("date", "2026-01-01,2026-01-31")]), now()).unwrap();
+    let q = aggregate(
+        site(),
+        &p(&[("period", "day"), ("date", "2026-03-29")]),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(
+        q.scope.range,
+        DateRange {
+            first: d("2026-03-29"),
+            last: d("2026-03-29")
+        }
+    );
+    let q = aggregate(
+        site(),
+        &p(&[("period", "custom"), ("date", "2026-01-01,2026-01-31")]),
+        now(),
+    )
+    .unwrap();
     assert_eq!(q.scope.range.days(), 31);
-    assert!(err(aggregate(site(), &p(&[("period", "week")]), now())).contains("invalid parameter period: \"week\" is not one of day, 7d"));
-    assert!(err(aggregate(site(), &p(&[("period", "custom")]), now())).starts_with("invalid parameter date:"));
-    assert!(err(aggregate(site(), &p(&[("period", "custom"), ("date", "2026-02-01,2026-01-01")]), now())).contains("after"));
+    assert!(err(aggregate(site(), &p(&[("period", "week")]), now()))
+        .contains("invalid parameter period: \"week\" is not one of day, 7d"));
+    assert!(err(aggregate(site(), &p(&[("period", "custom")]), now()))
+        .starts_with("invalid parameter date:"));
+    assert!(err(aggregate(
+        site(),
+        &p(&[("period", "custom"), ("date", "2026-02-01,2026-01-01")]),
+        now()
+    ))
+    .contains("after"));
     assert!(err(aggregate(site(), &p(&[("date", "1-1-2026")]), now())).contains("not a date like"));
-    assert!(err(aggregate(site(), &p(&[("period", "custom"), ("date", "2000-01-01,2026-01-01")]), now())).contains("at most"));
+    assert!(err(aggregate(
+        site(),
+        &p(&[("period", "custom"), ("date", "2000-01-01,2026-01-01")]),
+        now()
+    ))
+    .contains("at most"));
 }
 
 #[test]
 fn metrics_and_compare() {
-    let q = aggregate(site(), &p(&[("metrics", "visitors, bounce_rate,visit_duration"), ("compare", "previous_period")]), now()).unwrap();
-    assert_eq!(q.metrics, vec![Metric::Visitors, Metric::BounceRate, Metric::VisitDuration]);
+    let q = aggregate(
+        site(),
+        &p(&[
+            ("metrics", "visitors, bounce_rate,visit_duration"),
+            ("compare", "previous_period"),
+        ]),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(
+        q.metrics,
+        vec![Metric::Visitors, Metric::BounceRate, Metric::VisitDuration]
+    );
     assert!(q.compare);
-    let e = err(aggregate(site(), &p(&[("metrics", "visitors,time")]), now()));
-    assert!(e.starts_with("invalid parameter metrics: unknown metric \"time\"; allowed: visitors, visits"), "{e}");
-    assert!(err(aggregate(site(), &p(&[("metrics", "visitors,visitors")]), now())).contains("twice"));
+    let e = err(aggregate(
+        site(),
+        &p(&[("metrics", "visitors,time")]),
+        now(),
+    ));
+    assert!(
+        e.starts_with(
+            "invalid parameter metrics: unknown metric \"time\"; allowed: visitors, visits"
+        ),
+        "{e}"
+    );
+    assert!(err(aggregate(
+        site(),
+        &p(&[("metrics", "visitors,visitors")]),
+        now()
+    ))
+    .contains("twice"));
     assert!(err(aggregate(site(), &p(&[("compare", "yes")]), now())).contains("previous_period"));
-    assert!(err(aggregate(site(), &p(&[("metrics", "conversion_rate")]), now())).contains("event:goal"));
-    assert!(aggregate(site(), &p(&[("metrics", "conversion_rate"), ("filters", "event:goal==Aanvraag")]), now()).is_ok());
+    assert!(err(aggregate(
+        site(),
+        &p(&[("metrics", "conversion_rate")]),
+        now()
+    ))
+    .contains("event:goal"));
+    assert!(aggregate(
+        site(),
+        &p(&[
+            ("metrics", "conversion_rate"),
+            ("filters", "event:goal==Aanvraag")
+        ]),
+        now()
+    )
+    .is_ok());
 }
 
 #[test]
 fn timeseries_intervals() {
-    assert_eq!(timeseries(site(), &p(&[("period", "day")]), now()).unwrap().interval, Interval::Hour);
-    assert_eq!(timeseries(site(), &p(&[("period", "12mo")]), now()).unwrap().interval, Interval::Month);
-    assert_eq!(timeseries(site(), &p(&[("period", "7d"), ("interval", "week")]), now()).unwrap().interval, Interval::Week);
-    assert!(err(timeseries(site(), &p(&[("interval", "minute")]), now())).contains("hour, date, week, month"));
-    assert!(err(timeseries(site(), &p(&[("period", "6mo"), ("interval", "hour")]), now())).contains("at most 31 days"));
+    assert_eq!(
+        timeseries(site(), &p(&[("period", "day")]), now())
+            .unwrap()
+            .interval,
+        Interval::Hour
+    );
+    assert_eq!(
+        timeseries(site(), &p(&[("period", "12mo")]), now())
+            .unwrap()
+            .interval,
+        Interval::Month
+    );
+    assert_eq!(
+        timeseries(site(), &p(&[("period", "7d"), ("interval", "week")]), now())
+            .unwrap()
+            .interval,
+        Interval::Week
+    );
+    assert!(
+        err(timeseries(site(), &p(&[("interval", "minute")]), now()))
+            .contains("hour, date, week, month")
+    );
+    assert!(err(timeseries(
+        site(),
+        &p(&[("period", "6mo"), ("interval", "hour")]),
+        now()
+    ))
+    .contains("at most 31 days"));
 }
 
 #[test]
 fn breakdowns() {
-    let q = breakdown(site(), &p(&[("property", "visit:source"), ("limit", "5"), ("page", "3"), ("filters", "event:page==/a")]), now()).unwrap();
+    let q = breakdown(
+        site(),
+        &p(&[
+            ("property", "visit:source"),
+            ("limit", "5"),
+            ("page", "3"),
+            ("filters", "event:page==/a"),
+        ]),
+        now(),
+    )
+    .unwrap();
     assert_eq!(q.dimension, Some(Property::Source));
     assert_eq!(q.pagination, Pagination { limit: 5, page: 3 });
     assert_eq!(q.scope.filters, vec![Filter::is(Property::Page, &["/a"])]);
-    assert!(err(breakdown(site(), &p(&[]), now())).starts_with("invalid parameter property: missing; allowed: event:page"));
-    assert!(err(breakdown(site(), &p(&[("property", "visit:land")]), now())).contains("unknown property"));
-    assert!(err(breakdown(site(), &p(&[("property", "event:page"), ("limit", "5000")]), now())).contains("1 to 1000"));
-    assert!(err(breakdown(site(), &p(&[("property", "event:page"), ("page", "0")]), now())).starts_with("invalid parameter page"));
-    let e = err(breakdown(site(), &p(&[("property", "event:goal"), ("metrics", "bounce_rate")]), now()));
-    assert!(e.contains("bounce_rate is not available") && e.contains("visitors, events, conversion_rate"), "{e}");
-    assert!(breakdown(site(), &p(&[("property", "event:goal"), ("metrics", "visitors,conversion_rate")]), now()).is_ok());
-    assert!(err(breakdown(site(), &p(&[("property", "event:props:wijk"), ("metrics", "visit_duration")]), now())).contains("not available"));
-    assert!(breakdown(site(), &p(&[("property", "visit:city"), ("metrics", "views_per_visit,bounce_rate")]), now()).is_ok());
+    assert!(err(breakdown(site(), &p(&[]), now()))
+        .starts_with("invalid parameter property: missing; allowed: event:page"));
+    assert!(
+        err(breakdown(site(), &p(&[("property", "visit:land")]), now()))
+            .contains("unknown property")
+    );
+    assert!(err(breakdown(
+        site(),
+        &p(&[("property", "event:page"), ("limit", "5000")]),
+        now()
+    ))
+    .contains("1 to 1000"));
+    assert!(err(breakdown(
+        site(),
+        &p(&[("property", "event:page"), ("page", "0")]),
+        now()
+    ))
+    .starts_with("invalid parameter page"));
+    let e = err(breakdown(
+        site(),
+        &p(&[("property", "event:goal"), ("metrics", "bounce_rate")]),
+        now(),
+    ));
+    assert!(
+        e.contains("bounce_rate is not available")
+            && e.contains("visitors, events, conversion_rate"),
+        "{e}"
+    );
+    assert!(breakdown(
+        site(),
+        &p(&[
+            ("property", "event:goal"),
+            ("metrics", "visitors,conversion_rate")
+        ]),
+        now()
+    )
+    .is_ok());
+    assert!(err(breakdown(
+        site(),
+        &p(&[
+            ("property", "event:props:wijk"),
+            ("metrics", "visit_duration")
+        ]),
+        now()
+    ))
+    .contains("not available"));
+    assert!(breakdown(
+        site(),
+        &p(&[
+            ("property", "visit:city"),
+            ("metrics", "views_per_visit,bounce_rate")
+        ]),
+        now()
+    )
+    .is_ok());
 }
 
 #[test]
@@ -90,7 +244,10 @@ fn funnels() {
     let req: FunnelRequest = serde_json::from_str(body).unwrap();
     let q = funnel_request(site(), &req, now()).unwrap();
     assert_eq!(q.steps[1], FunnelStep::Search("*".into()));
-    assert_eq!((q.window_seconds, q.breakdown.clone()), (600, Some(Property::Source)));
+    assert_eq!(
+        (q.window_seconds, q.breakdown.clone()),
+        (600, Some(Property::Source))
+    );
     assert_eq!(q.scope.range.first, d("2026-10-26"));
     assert_eq!(q.scope.filters.len(), 1);
     let bad = |json: &str| {
@@ -98,11 +255,26 @@ fn funnels() {
         err(funnel_request(site(), &req, now()))
     };
     assert!(bad(r#"{"site_id": "a", "steps": [{"page": "/"}]}"#).contains("2 to 8 steps"));
-    assert!(bad(r#"{"site_id": "a", "steps": [{"page": "/"}, {"page": "x"}]}"#).starts_with("invalid parameter steps[1].page"));
-    assert!(bad(r#"{"site_id": "a", "steps": [{"page": "/"}, {"event": "x"}], "window_seconds": 0}"#).contains("window_seconds"));
-    assert!(bad(r#"{"site_id": "a", "steps": [{"page": "/"}, {"event": "x"}], "breakdown": "event:page"}"#).contains("visit property"));
-    assert!(serde_json::from_str::<FunnelRequest>(r#"{"site_id": "a", "steps": [], "windows": 1}"#).is_err());
-    assert!(serde_json::from_str::<FunnelRequest>(r#"{"site_id": "a", "steps": [{"url": "/"}]}"#).is_err());
+    assert!(
+        bad(r#"{"site_id": "a", "steps": [{"page": "/"}, {"page": "x"}]}"#)
+            .starts_with("invalid parameter steps[1].page")
+    );
+    assert!(bad(
+        r#"{"site_id": "a", "steps": [{"page": "/"}, {"event": "x"}], "window_seconds": 0}"#
+    )
+    .contains("window_seconds"));
+    assert!(bad(
+        r#"{"site_id": "a", "steps": [{"page": "/"}, {"event": "x"}], "breakdown": "event:page"}"#
+    )
+    .contains("visit property"));
+    assert!(serde_json::from_str::<FunnelRequest>(
+        r#"{"site_id": "a", "steps": [], "windows": 1}"#
+    )
+    .is_err());
+    assert!(
+        serde_json::from_str::<FunnelRequest>(r#"{"site_id": "a", "steps": [{"url": "/"}]}"#)
+            .is_err()
+    );
 }
 
 #[test]
@@ -110,6 +282,12 @@ fn search_params() {
     let q = search_after(site(), &p(&[("term", "  Huur  Toeslag ")]), now()).unwrap();
     assert_eq!(q.term, "huur toeslag");
     assert!(err(search_after(site(), &p(&[]), now())).starts_with("invalid parameter term"));
-    let q = search_terms(site(), &p(&[("compare", "previous_period")]), now(), SearchReport::New).unwrap();
+    let q = search_terms(
+        site(),
+        &p(&[("compare", "previous_period")]),
+        now(),
+        SearchReport::New,
+    )
+    .unwrap();
     assert!(q.compare);
 }

@@ -47,7 +47,11 @@ impl DateRange {
     pub fn ending(period: Period, date: NaiveDate) -> Self {
         let back = |days: u64| date.checked_sub_days(Days::new(days)).unwrap_or(date);
         let month_start = date.with_day(1).unwrap_or(date);
-        let months_back = |n: u32| month_start.checked_sub_months(Months::new(n)).unwrap_or(month_start);
+        let months_back = |n: u32| {
+            month_start
+                .checked_sub_months(Months::new(n))
+                .unwrap_or(month_start)
+        };
         let (first, last) = match period {
             Period::Day | Period::Custom => (date, date),
             Period::Days7 => (back(6), date),
@@ -92,7 +96,10 @@ fn last_of_month(date: NaiveDate) -> NaiveDate {
 pub fn local_midnight(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     (0..=3)
-        .find_map(|h| tz.from_local_datetime(&(midnight + Duration::hours(h))).earliest())
+        .find_map(|h| {
+            tz.from_local_datetime(&(midnight + Duration::hours(h)))
+                .earliest()
+        })
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
 }
@@ -148,7 +155,8 @@ pub fn buckets(range: &DateRange, tz: Tz, interval: Interval) -> Vec<Bucket> {
         Interval::Hour => hour_buckets(range, tz),
         Interval::Date => date_buckets(range.first, range.last, |d| d.succ_opt()),
         Interval::Week => {
-            let monday = range.first - Duration::days(range.first.weekday().num_days_from_monday().into());
+            let monday =
+                range.first - Duration::days(range.first.weekday().num_days_from_monday().into());
             date_buckets(monday, range.last, |d| d.checked_add_days(Days::new(7)))
         }
         Interval::Month => {
@@ -165,14 +173,21 @@ fn hour_buckets(range: &DateRange, tz: Tz) -> Vec<Bucket> {
     while at < end {
         out.push(Bucket {
             id: at.timestamp().clamp(0, u32::MAX.into()) as u32,
-            label: at.with_timezone(&tz).format("%Y-%m-%d %H:00:00").to_string(),
+            label: at
+                .with_timezone(&tz)
+                .format("%Y-%m-%d %H:00:00")
+                .to_string(),
         });
         at += Duration::hours(1);
     }
     out
 }
 
-fn date_buckets(start: NaiveDate, last: NaiveDate, next: impl Fn(NaiveDate) -> Option<NaiveDate>) -> Vec<Bucket> {
+fn date_buckets(
+    start: NaiveDate,
+    last: NaiveDate,
+    next: impl Fn(NaiveDate) -> Option<NaiveDate>,
+) -> Vec<Bucket> {
     let mut out = Vec::new();
     let mut day = Some(start);
     while let Some(d) = day.filter(|d| *d <= last) {
@@ -207,38 +222,119 @@ mod tests {
     fn periods_end_at_date() {
         let date = d(2026, 11, 15);
         let r = |p| DateRange::ending(p, date);
-        assert_eq!(r(Period::Day), DateRange { first: date, last: date });
-        assert_eq!(r(Period::Days7), DateRange { first: d(2026, 11, 9), last: date });
-        assert_eq!(r(Period::Days30), DateRange { first: d(2026, 10, 17), last: date });
-        assert_eq!(r(Period::Month), DateRange { first: d(2026, 11, 1), last: d(2026, 11, 30) });
-        assert_eq!(r(Period::Months6), DateRange { first: d(2026, 6, 1), last: d(2026, 11, 30) });
-        assert_eq!(r(Period::Months12), DateRange { first: d(2025, 12, 1), last: d(2026, 11, 30) });
-        assert_eq!(DateRange::ending(Period::Month, d(2028, 2, 10)).last, d(2028, 2, 29));
+        assert_eq!(
+            r(Period::Day),
+            DateRange {
+                first: date,
+                last: date
+            }
+        );
+        assert_eq!(
+            r(Period::Days7),
+            DateRange {
+                first: d(2026, 11, 9),
+                last: date
+            }
+        );
+        assert_eq!(
+            r(Period::Days30),
+            DateRange {
+                first: d(2026, 10, 17),
+                last: date
+            }
+        );
+        assert_eq!(
+            r(Period::Month),
+            DateRange {
+                first: d(2026, 11, 1),
+                last: d(2026, 11, 30)
+            }
+        );
+        assert_eq!(
+            r(Period::Months6),
+            DateRange {
+                first: d(2026, 6, 1),
+                last: d(2026, 11, 30)
+            }
+        );
+        assert_eq!(
+            r(Period::Months12),
+            DateRange {
+                first: d(2025, 12, 1),
+                last: d(2026, 11, 30)
+            }
+        );
+        assert_eq!(
+            DateRange::ending(Period::Month, d(2028, 2, 10)).last,
+            d(2028, 2, 29)
+        );
     }
 
     #[test]
     fn previous_period_has_the_same_length() {
-        let r = DateRange { first: d(2026, 11, 9), last: d(2026, 11, 15) };
-        assert_eq!(r.previous(), DateRange { first: d(2026, 11, 2), last: d(2026, 11, 8) });
-        let day = DateRange { first: d(2026, 3, 1), last: d(2026, 3, 1) };
-        assert_eq!(day.previous(), DateRange { first: d(2026, 2, 28), last: d(2026, 2, 28) });
+        let r = DateRange {
+            first: d(2026, 11, 9),
+            last: d(2026, 11, 15),
+        };
+        assert_eq!(
+            r.previous(),
+            DateRange {
+                first: d(2026, 11, 2),
+                last: d(2026, 11, 8)
+            }
+        );
+        let day = DateRange {
+            first: d(2026, 3, 1),
+            last: d(2026, 3, 1),
+        };
+        assert_eq!(
+            day.previous(),
+            DateRange {
+                first: d(2026, 2, 28),
+                last: d(2026, 2, 28)
+            }
+        );
     }
 
     #[test]
     fn amsterdam_days_in_utc_including_dst_switches() {
         let tz: Tz = "Europe/Amsterdam".parse().unwrap();
-        let winter = DateRange { first: d(2026, 1, 15), last: d(2026, 1, 15) };
-        assert_eq!(winter.utc_bounds(tz), (utc("2026-01-14T23:00:00Z"), utc("2026-01-15T23:00:00Z")));
-        let spring = DateRange { first: d(2026, 3, 29), last: d(2026, 3, 29) };
+        let winter = DateRange {
+            first: d(2026, 1, 15),
+            last: d(2026, 1, 15),
+        };
+        assert_eq!(
+            winter.utc_bounds(tz),
+            (utc("2026-01-14T23:00:00Z"), utc("2026-01-15T23:00:00Z"))
+        );
+        let spring = DateRange {
+            first: d(2026, 3, 29),
+            last: d(2026, 3, 29),
+        };
         let (s, e) = spring.utc_bounds(tz);
-        assert_eq!((s, e), (utc("2026-03-28T23:00:00Z"), utc("2026-03-29T22:00:00Z")));
+        assert_eq!(
+            (s, e),
+            (utc("2026-03-28T23:00:00Z"), utc("2026-03-29T22:00:00Z"))
+        );
         assert_eq!(hour_buckets(&spring, tz).len(), 23);
-        let autumn = DateRange { first: d(2026, 10, 25), last: d(2026, 10, 25) };
-        assert_eq!(autumn.utc_bounds(tz), (utc("2026-10-24T22:00:00Z"), utc("2026-10-25T23:00:00Z")));
+        let autumn = DateRange {
+            first: d(2026, 10, 25),
+            last: d(2026, 10, 25),
+        };
+        assert_eq!(
+            autumn.utc_bounds(tz),
+            (utc("2026-10-24T22:00:00Z"), utc("2026-10-25T23:00:00Z"))
+        );
         let hours = hour_buckets(&autumn, tz);
         assert_eq!(hours.len(), 25);
         // 02:00 happens twice; both hours are their own bucket.
-        assert_eq!(hours.iter().filter(|b| b.label == "2026-10-25 02:00:00").count(), 2);
+        assert_eq!(
+            hours
+                .iter()
+                .filter(|b| b.label == "2026-10-25 02:00:00")
+                .count(),
+            2
+        );
         assert_eq!(hours[3].id, utc("2026-10-25T01:00:00Z").timestamp() as u32);
     }
 
@@ -253,7 +349,10 @@ mod tests {
     #[test]
     fn bucket_lists() {
         let tz: Tz = "Europe/Amsterdam".parse().unwrap();
-        let r = DateRange { first: d(2026, 11, 4), last: d(2026, 12, 2) };
+        let r = DateRange {
+            first: d(2026, 11, 4),
+            last: d(2026, 12, 2),
+        };
         let weeks = buckets(&r, tz, Interval::Week);
         assert_eq!(weeks.first().unwrap().label, "2026-11-02");
         assert_eq!(weeks.last().unwrap().label, "2026-11-30");

@@ -67,7 +67,9 @@ impl Property {
     pub fn allowed() -> String {
         let events = EVENT.iter().map(|(n, _)| format!("event:{n}"));
         let visits = VISIT.iter().map(|(n, _)| format!("visit:{n}"));
-        let mut all: Vec<String> = events.chain(std::iter::once("event:props:<key>".into())).collect();
+        let mut all: Vec<String> = events
+            .chain(std::iter::once("event:props:<key>".into()))
+            .collect();
         all.extend(visits);
         all.join(", ")
     }
@@ -85,7 +87,10 @@ impl Property {
         } else {
             return None;
         };
-        table.iter().find(|(n, _)| *n == name).map(|(_, p)| p.clone())
+        table
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| p.clone())
     }
 
     /// True for `visit:*` properties: they describe a whole session (its first event).
@@ -114,15 +119,24 @@ mod tests {
     #[test]
     fn parses_every_listed_property() {
         for (name, prop) in VISIT {
-            assert_eq!(Property::parse(&format!("visit:{name}")).as_ref(), Some(prop));
+            assert_eq!(
+                Property::parse(&format!("visit:{name}")).as_ref(),
+                Some(prop)
+            );
             assert!(prop.is_visit());
             assert_eq!(prop.result_key(), *name);
         }
         for (name, prop) in EVENT {
-            assert_eq!(Property::parse(&format!("event:{name}")).as_ref(), Some(prop));
+            assert_eq!(
+                Property::parse(&format!("event:{name}")).as_ref(),
+                Some(prop)
+            );
             assert!(!prop.is_visit());
         }
-        assert_eq!(Property::parse("event:props:wijk"), Some(Property::Prop("wijk".into())));
+        assert_eq!(
+            Property::parse("event:props:wijk"),
+            Some(Property::Prop("wijk".into()))
+        );
         assert_eq!(Property::Prop("wijk".into()).result_key(), "wijk");
         assert_eq!(Property::parse("event:props:"), None);
         assert_eq!(Property::parse("visit:page"), None);

@@ -24,11 +24,17 @@ pub struct Scope {
 
 impl Scope {
     /// A scope over `range` with no filters; the site's time zone must be valid.
-    pub fn new(site: Site, range: DateRange, now: DateTime<Utc>) -> Result<Self, crate::QueryError> {
-        let tz = site
-            .timezone
-            .parse::<Tz>()
-            .map_err(|_| crate::QueryError::param("site_id", format!("site has invalid time zone {:?}", site.timezone)))?;
+    pub fn new(
+        site: Site,
+        range: DateRange,
+        now: DateTime<Utc>,
+    ) -> Result<Self, crate::QueryError> {
+        let tz = site.timezone.parse::<Tz>().map_err(|_| {
+            crate::QueryError::param(
+                "site_id",
+                format!("site has invalid time zone {:?}", site.timezone),
+            )
+        })?;
         Ok(Self {
             site,
             tz,
@@ -55,7 +61,12 @@ impl Scope {
     /// The same scope without goal filters (the base of conversion rates).
     pub fn without_goal_filters(&self) -> Self {
         Self {
-            filters: self.filters.iter().filter(|f| f.property != Property::Goal).cloned().collect(),
+            filters: self
+                .filters
+                .iter()
+                .filter(|f| f.property != Property::Goal)
+                .cloned()
+                .collect(),
             ..self.clone()
         }
     }
@@ -86,7 +97,10 @@ impl Pagination {
 
 impl Default for Pagination {
     fn default() -> Self {
-        Self { limit: 100, page: 1 }
+        Self {
+            limit: 100,
+            page: 1,
+        }
     }
 }
 

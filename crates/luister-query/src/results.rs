@@ -14,7 +14,9 @@ impl Values {
     }
 
     fn write<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
-        self.0.iter().try_for_each(|(m, v)| map.serialize_entry(m.name(), v))
+        self.0
+            .iter()
+            .try_for_each(|(m, v)| map.serialize_entry(m.name(), v))
     }
 }
 
@@ -49,8 +51,19 @@ impl Serialize for AggregateMap<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.values.0.len()))?;
         for (i, (metric, value)) in self.0.values.0.iter().enumerate() {
-            let change = self.0.changes.as_ref().and_then(|c| c.get(i)).map(|c| number(*c));
-            map.serialize_entry(metric.name(), &AggregateEntry { value: *value, change })?;
+            let change = self
+                .0
+                .changes
+                .as_ref()
+                .and_then(|c| c.get(i))
+                .map(|c| number(*c));
+            map.serialize_entry(
+                metric.name(),
+                &AggregateEntry {
+                    value: *value,
+                    change,
+                },
+            )?;
         }
         map.end()
     }
@@ -221,18 +234,31 @@ mod tests {
 
     #[test]
     fn plausible_shapes() {
-        let values = Values(vec![(Metric::Visitors, MetricValue::Int(3)), (Metric::ViewsPerVisit, MetricValue::Float(1.5))]);
-        let agg = AggregateResult { values: values.clone(), changes: Some(vec![50.0, -2.5]) };
+        let values = Values(vec![
+            (Metric::Visitors, MetricValue::Int(3)),
+            (Metric::ViewsPerVisit, MetricValue::Float(1.5)),
+        ]);
+        let agg = AggregateResult {
+            values: values.clone(),
+            changes: Some(vec![50.0, -2.5]),
+        };
         assert_eq!(
             serde_json::to_string(&agg).unwrap(),
             r#"{"results":{"visitors":{"value":3,"change":50},"views_per_visit":{"value":1.5,"change":-2.5}}}"#
         );
-        let row = BreakdownRow { key: "page".into(), value: "/".into(), values: values.clone() };
+        let row = BreakdownRow {
+            key: "page".into(),
+            value: "/".into(),
+            values: values.clone(),
+        };
         assert_eq!(
             serde_json::to_string(&BreakdownResult { results: vec![row] }).unwrap(),
             r#"{"results":[{"page":"/","visitors":3,"views_per_visit":1.5}]}"#
         );
-        let point = TimeseriesPoint { date: "2026-11-01".into(), values };
+        let point = TimeseriesPoint {
+            date: "2026-11-01".into(),
+            values,
+        };
         assert_eq!(
             serde_json::to_string(&point).unwrap(),
             r#"{"date":"2026-11-01","visitors":3,"views_per_visit":1.5}"#

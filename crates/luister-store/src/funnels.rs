@@ -38,7 +38,8 @@ impl FunnelRow {
     }
 }
 
-const SELECT_FUNNELS: &str = "SELECT site_id, id, name, definition, deleted, version FROM funnels FINAL";
+const SELECT_FUNNELS: &str =
+    "SELECT site_id, id, name, definition, deleted, version FROM funnels FINAL";
 
 impl Store {
     /// Saves a funnel (id filled in when empty) and returns it as stored.
@@ -70,7 +71,9 @@ impl Store {
     pub async fn list_funnels(&self, site_id: &str) -> Result<Vec<SavedFunnel>, StoreError> {
         let rows: Vec<FunnelRow> = self
             .client
-            .query(&format!("{SELECT_FUNNELS} WHERE site_id = ? AND deleted = 0 ORDER BY name, id"))
+            .query(&format!(
+                "{SELECT_FUNNELS} WHERE site_id = ? AND deleted = 0 ORDER BY name, id"
+            ))
             .bind(site_id)
             .fetch_all()
             .await?;
@@ -81,7 +84,9 @@ impl Store {
     pub async fn get_funnel(&self, id: &str) -> Result<Option<SavedFunnel>, StoreError> {
         let row: Option<FunnelRow> = self
             .client
-            .query(&format!("{SELECT_FUNNELS} WHERE id = ? AND deleted = 0 LIMIT 1"))
+            .query(&format!(
+                "{SELECT_FUNNELS} WHERE id = ? AND deleted = 0 LIMIT 1"
+            ))
             .bind(id)
             .fetch_optional()
             .await?;

@@ -98,7 +98,8 @@ impl GoalRow {
     }
 }
 
-const SELECT_GOALS: &str = "SELECT site_id, id, event_name, page_path, display_name, value_cents, minutes_saved, \
+const SELECT_GOALS: &str =
+    "SELECT site_id, id, event_name, page_path, display_name, value_cents, minutes_saved, \
      deleted, version FROM goals FINAL";
 
 impl Store {
@@ -112,10 +113,18 @@ impl Store {
         if goal.display_name.trim().is_empty() {
             goal.display_name = goal.default_display_name();
         }
-        if self.list_goals(&goal.site_id).await?.iter().any(|g| g.display_name == goal.display_name) {
+        if self
+            .list_goals(&goal.site_id)
+            .await?
+            .iter()
+            .any(|g| g.display_name == goal.display_name)
+        {
             return Err(StoreError::Invalid {
                 field: "display_name",
-                reason: format!("site {} already has a goal named {:?}", goal.site_id, goal.display_name),
+                reason: format!(
+                    "site {} already has a goal named {:?}",
+                    goal.site_id, goal.display_name
+                ),
             });
         }
         if goal.id.is_empty() {
@@ -129,7 +138,9 @@ impl Store {
     pub async fn list_goals(&self, site_id: &str) -> Result<Vec<Goal>, StoreError> {
         let rows: Vec<GoalRow> = self
             .client
-            .query(&format!("{SELECT_GOALS} WHERE site_id = ? AND deleted = 0 ORDER BY display_name"))
+            .query(&format!(
+                "{SELECT_GOALS} WHERE site_id = ? AND deleted = 0 ORDER BY display_name"
+            ))
             .bind(site_id)
             .fetch_all()
             .await?;
@@ -160,21 +171,38 @@ impl Store {
 }
 
 fn validate_goal(goal: &Goal) -> Result<(), StoreError> {
-    let invalid = |field, reason: &str| Err(StoreError::Invalid { field, reason: reason.into() });
-    match (goal.event_name.trim().is_empty(), goal.page_path.trim().is_empty()) {
+    let invalid = |field, reason: &str| {
+        Err(StoreError::Invalid {
+            field,
+            reason: reason.into(),
+        })
+    };
+    match (
+        goal.event_name.trim().is_empty(),
+        goal.page_path.trim().is_empty(),
+    ) {
         (true, true) | (false, false) => {
             return invalid("goal", "a goal has either an event_name or a page_path")
         }
         (true, false) if !goal.page_path.starts_with('/') => {
-            return invalid("page_path", "a page path starts with / (wildcards * and ** allowed)")
+            return invalid(
+                "page_path",
+                "a page path starts with / (wildcards * and ** allowed)",
+            )
         }
         _ => {}
     }
     if goal.event_name.len() > 120 || goal.page_path.len() > 2000 || goal.display_name.len() > 120 {
-        return invalid("goal", "event_name and display_name are at most 120 characters, page_path 2000");
+        return invalid(
+            "goal",
+            "event_name and display_name are at most 120 characters, page_path 2000",
+        );
     }
     if goal.value_cents < 0 || !(goal.minutes_saved >= 0.0 && goal.minutes_saved.is_finite()) {
-        return invalid("value", "value_cents and minutes_saved are zero or positive");
+        return invalid(
+            "value",
+            "value_cents and minutes_saved are zero or positive",
+        );
     }
     Ok(())
 }
@@ -195,6 +223,9 @@ mod tests {
         let mut negative = Goal::event("a.nl", "x");
         negative.minutes_saved = -1.0;
         assert!(validate_goal(&negative).is_err());
-        assert_eq!(Goal::page("a.nl", "/klaar").default_display_name(), "Visit /klaar");
+        assert_eq!(
+            Goal::page("a.nl", "/klaar").default_display_name(),
+            "Visit /klaar"
+        );
     }
 }

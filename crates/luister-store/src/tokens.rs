@@ -77,7 +77,12 @@ impl Store {
     /// Creates a token and returns the plain token; it cannot be shown again.
     ///
     /// An admin token reads every site and manages sites; a site token reads only `sites`.
-    pub async fn create_token(&self, name: &str, admin: bool, sites: Vec<String>) -> Result<String, StoreError> {
+    pub async fn create_token(
+        &self,
+        name: &str,
+        admin: bool,
+        sites: Vec<String>,
+    ) -> Result<String, StoreError> {
         validate_token(name, admin, &sites)?;
         for domain in &sites {
             if self.get_site(domain).await?.is_none() {
@@ -105,7 +110,9 @@ impl Store {
         }
         let row: Option<TokenRow> = self
             .client
-            .query(&format!("{SELECT_TOKENS} WHERE token_hash = ? AND deleted = 0"))
+            .query(&format!(
+                "{SELECT_TOKENS} WHERE token_hash = ? AND deleted = 0"
+            ))
             .bind(hash_token(plain))
             .fetch_optional()
             .await?;
@@ -116,7 +123,9 @@ impl Store {
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
         let rows: Vec<TokenRow> = self
             .client
-            .query(&format!("{SELECT_TOKENS} WHERE deleted = 0 ORDER BY created_at, name"))
+            .query(&format!(
+                "{SELECT_TOKENS} WHERE deleted = 0 ORDER BY created_at, name"
+            ))
             .fetch_all()
             .await?;
         Ok(rows.iter().map(TokenRow::info).collect())

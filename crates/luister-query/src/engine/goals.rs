@@ -18,23 +18,47 @@ struct GoalCounts {
 }
 
 impl QueryEngine {
-    async fn goal_counts(&self, scope: &crate::query::Scope, goals: &[Goal]) -> Result<GoalCounts, QueryError> {
+    async fn goal_counts(
+        &self,
+        scope: &crate::query::Scope,
+        goals: &[Goal],
+    ) -> Result<GoalCounts, QueryError> {
         if goals.is_empty() {
-            return Ok(GoalCounts { total_visitors: 0, visitors: vec![0], events: vec![0] });
+            return Ok(GoalCounts {
+                total_visitors: 0,
+                visitors: vec![0],
+                events: vec![0],
+            });
         }
         let row: GoalRow = goal_counts(&scope.without_goal_filters(), goals)
             .to_query(self.store.client())
             .fetch_one()
             .await?;
-        Ok(GoalCounts { total_visitors: row.total_visitors, visitors: row.visitors, events: row.events })
+        Ok(GoalCounts {
+            total_visitors: row.total_visitors,
+            visitors: row.visitors,
+            events: row.events,
+        })
     }
 
     /// Breakdown by `event:goal`: the site's goals (those named in a goal filter, if any).
-    pub(super) async fn goal_breakdown(&self, q: &StatsQuery, goals: &[Goal]) -> Result<BreakdownResult, QueryError> {
-        let chosen: Vec<Goal> = goals.iter().filter(|g| goal_selected(q, g, goals)).cloned().collect();
+    pub(super) async fn goal_breakdown(
+        &self,
+        q: &StatsQuery,
+        goals: &[Goal],
+    ) -> Result<BreakdownResult, QueryError> {
+        let chosen: Vec<Goal> = goals
+            .iter()
+            .filter(|g| goal_selected(q, g, goals))
+            .cloned()
+            .collect();
         let counts = self.goal_counts(&q.scope, &chosen).await?;
         let mut rows: Vec<(usize, &Goal)> = chosen.iter().enumerate().collect();
-        rows.sort_by(|(a, ga), (b, gb)| counts.visitors[*b].cmp(&counts.visitors[*a]).then(ga.display_name.cmp(&gb.display_name)));
+        rows.sort_by(|(a, ga), (b, gb)| {
+            counts.visitors[*b]
+                .cmp(&counts.visitors[*a])
+                .then(ga.display_name.cmp(&gb.display_name))
+        });
         let results = rows
             .into_iter()
             .skip(q.pagination.offset() as usize)
@@ -43,12 +67,18 @@ impl QueryEngine {
                 let values = q.metrics.iter().map(|m| {
                     let v = match m {
                         Metric::Events => MetricValue::Int(counts.events[i]),
-                        Metric::ConversionRate => MetricValue::Float(pct(counts.visitors[i], counts.total_visitors)),
+                        Metric::ConversionRate => {
+                            MetricValue::Float(pct(counts.visitors[i], counts.total_visitors))
+                        }
                         _ => MetricValue::Int(counts.visitors[i]),
                     };
                     (*m, v)
                 });
-                BreakdownRow { key: "goal".into(), value: goal.display_name.clone(), values: Values(values.collect()) }
+                BreakdownRow {
+                    key: "goal".into(),
+                    value: goal.display_name.clone(),
+                    values: Values(values.collect()),
+                }
             })
             .collect();
         Ok(BreakdownResult { results })
@@ -89,8 +119,15 @@ impl QueryEngine {
 
 /// Whether a goal filter (if any) names this goal.
 fn goal_selected(q: &StatsQuery, goal: &Goal, goals: &[Goal]) -> bool {
-    q.scope.filters.iter().filter(|f| f.property == Property::Goal).all(|f| {
-        let named = f.values.iter().any(|v| GoalMatch::resolve(v, goals) == GoalMatch::of(goal));
-        named != f.negated
-    })
+    q.scope
+        .filters
+        .iter()
+        .filter(|f| f.property == Property::Goal)
+        .all(|f| {
+            let named = f
+                .values
+                .iter()
+                .any(|v| GoalMatch::resolve(v, goals) == GoalMatch::of(goal));
+            named != f.negated
+        })
 }

@@ -70,7 +70,9 @@ pub(crate) fn visit_expr(p: &Property) -> Sql {
         Property::ExitPage => lit("argMaxIf(pathname, timestamp, name = 'pageview')"),
         other => {
             let mut sql = Sql::new();
-            sql.push("argMin(").push(visit_column(other)).push(", timestamp)");
+            sql.push("argMin(")
+                .push(visit_column(other))
+                .push(", timestamp)");
             sql
         }
     }
@@ -80,11 +82,19 @@ pub(crate) fn visit_expr(p: &Property) -> Sql {
 pub(crate) fn matches_any(expr: &Sql, values: &[String], star: Star) -> Sql {
     let mut sql = Sql::new();
     if values.iter().any(|v| v.contains('*')) {
-        sql.push("match(").append(expr).push(", ").bind(glob_to_regex(values, star)).push(")");
+        sql.push("match(")
+            .append(expr)
+            .push(", ")
+            .bind(glob_to_regex(values, star))
+            .push(")");
     } else if let [one] = values {
         sql.append(expr).push(" = ").bind(one.as_str());
     } else {
-        sql.push("has(").bind(values.to_vec()).push(", ").append(expr).push(")");
+        sql.push("has(")
+            .bind(values.to_vec())
+            .push(", ")
+            .append(expr)
+            .push(")");
     }
     sql
 }
@@ -139,7 +149,11 @@ impl GoalMatch {
             }
             Self::Page(glob) => {
                 sql.push("(name = 'pageview' AND ")
-                    .append(&matches_any(&lit("pathname"), std::slice::from_ref(glob), Star::Segment))
+                    .append(&matches_any(
+                        &lit("pathname"),
+                        std::slice::from_ref(glob),
+                        Star::Segment,
+                    ))
                     .push(")");
             }
         }
@@ -155,7 +169,11 @@ pub(crate) fn event_condition(scope: &Scope, goals: &[Goal]) -> Option<Sql> {
         .filter(|f| !f.property.is_visit())
         .map(|f| match f.property {
             Property::Goal => {
-                let any: Vec<Sql> = f.values.iter().map(|v| GoalMatch::resolve(v, goals).condition()).collect();
+                let any: Vec<Sql> = f
+                    .values
+                    .iter()
+                    .map(|v| GoalMatch::resolve(v, goals).condition())
+                    .collect();
                 let mut or = Sql::new();
                 or.join(&any, " OR ");
                 negate_if(or, f.negated)
@@ -229,7 +247,15 @@ pub(crate) mod tests {
     pub(crate) fn scope(filters: &str) -> Scope {
         let day = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
         let now = "2026-11-03T12:00:00Z".parse().unwrap();
-        let mut s = Scope::new(Site::new("enschede.nl"), DateRange { first: day, last: day }, now).unwrap();
+        let mut s = Scope::new(
+            Site::new("enschede.nl"),
+            DateRange {
+                first: day,
+                last: day,
+            },
+            now,
+        )
+        .unwrap();
         s.filters = parse_filters("filters", filters).unwrap();
         s
     }
@@ -283,10 +309,14 @@ pub(crate) mod tests {
     #[test]
     fn user_text_is_always_bound() {
         let s = scope("event:page==/x' OR 1=1 --;visit:city==a\\|b'");
-        let text = event_condition(&s, &[]).unwrap().text().to_string() + visit_condition(&s).unwrap().text();
+        let text = event_condition(&s, &[]).unwrap().text().to_string()
+            + visit_condition(&s).unwrap().text();
         assert!(!text.contains("OR 1=1") && !text.contains("a|b"), "{text}");
         let rendered = sessions_where(&s, &[]).render();
-        assert!(rendered.contains(r"pathname = '/x\' OR 1=1 --'"), "{rendered}");
+        assert!(
+            rendered.contains(r"pathname = '/x\' OR 1=1 --'"),
+            "{rendered}"
+        );
     }
 
     #[test]

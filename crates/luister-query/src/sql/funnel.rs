@@ -19,7 +19,11 @@ fn step_condition(step: &FunnelStep) -> Sql {
     match step {
         FunnelStep::Page(glob) => {
             sql.push("(name = 'pageview' AND ")
-                .append(&matches_any(&lit("pathname"), std::slice::from_ref(glob), Star::Segment))
+                .append(&matches_any(
+                    &lit("pathname"),
+                    std::slice::from_ref(glob),
+                    Star::Segment,
+                ))
                 .push(")");
         }
         FunnelStep::Event(name) => {
@@ -109,7 +113,13 @@ mod tests {
              GROUP BY key ORDER BY countIf(level >= 1) DESC, key ASC LIMIT ? OFFSET ?"
         );
         let rendered = sql.render();
-        assert!(rendered.contains("windowFunnel(3600)(timestamp"), "{rendered}");
-        assert!(rendered.contains("match(search_term, '^(?:huur.*)$')"), "{rendered}");
+        assert!(
+            rendered.contains("windowFunnel(3600)(timestamp"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("match(search_term, '^(?:huur.*)$')"),
+            "{rendered}"
+        );
     }
 }

@@ -55,7 +55,10 @@ mod tests {
 
     #[test]
     fn goal_counts_golden() {
-        let goals = [Goal::event("enschede.nl", "Aanvraag"), Goal::page("enschede.nl", "/klaar/**")];
+        let goals = [
+            Goal::event("enschede.nl", "Aanvraag"),
+            Goal::page("enschede.nl", "/klaar/**"),
+        ];
         let sql = goal_counts(&scope("visit:device==Mobile"), &goals[..1]);
         assert_eq!(
             sql.text(),

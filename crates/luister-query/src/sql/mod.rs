@@ -109,17 +109,21 @@ impl Sql {
 
     /// A `clickhouse` query with every value bound (escaped client-side by the crate).
     pub fn to_query(&self, client: &clickhouse::Client) -> clickhouse::query::Query {
-        self.params.iter().fold(client.query(&self.text), |q, p| match p {
-            Param::Str(v) => q.bind(v),
-            Param::Strs(v) => q.bind(v),
-            Param::U32(v) => q.bind(v),
-            Param::U64(v) => q.bind(v),
-        })
+        self.params
+            .iter()
+            .fold(client.query(&self.text), |q, p| match p {
+                Param::Str(v) => q.bind(v),
+                Param::Strs(v) => q.bind(v),
+                Param::U32(v) => q.bind(v),
+                Param::U64(v) => q.bind(v),
+            })
     }
 
     /// The statement with values inlined as the client would send it (for the chDB check and logs).
     pub fn render(&self) -> String {
-        self.to_query(&clickhouse::Client::default()).sql_display().to_string()
+        self.to_query(&clickhouse::Client::default())
+            .sql_display()
+            .to_string()
     }
 }
 
@@ -137,9 +141,16 @@ mod tests {
     #[test]
     fn binds_escape_quotes_and_question_marks() {
         let mut sql = Sql::new();
-        sql.push("SELECT 1 WHERE pathname = ").bind("/a'b?c\\").push(" AND has(").bind(vec!["x'".to_string()]).push(", name)");
+        sql.push("SELECT 1 WHERE pathname = ")
+            .bind("/a'b?c\\")
+            .push(" AND has(")
+            .bind(vec!["x'".to_string()])
+            .push(", name)");
         assert_eq!(sql.text(), "SELECT 1 WHERE pathname = ? AND has(?, name)");
-        assert_eq!(sql.render(), r"SELECT 1 WHERE pathname = '/a\'b?c\\' AND has(['x\''], name)");
+        assert_eq!(
+            sql.render(),
+            r"SELECT 1 WHERE pathname = '/a\'b?c\\' AND has(['x\''], name)"
+        );
     }
 
     #[test]

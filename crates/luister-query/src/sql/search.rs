@@ -3,6 +3,9 @@
 //!
 //! A search is an event with a non-empty `search_term` (a search pageview or a `search`
 //! event). Exit: no later event in the visit. Refinement: a later search in the visit.
+//!
+//! Lambdas here never capture a column: ClickHouse 18.16 loses captured columns of a
+//! subquery ("Unknown identifier"), so the value is passed as a second array instead.
 
 use super::filters::{sessions_where, GoalMatch};
 use super::Sql;
@@ -65,11 +68,16 @@ pub fn terms(plan: &TermsPlan) -> Sql {
         sql.push(" HAVING ").join(&having, " AND ");
     }
     match plan.report {
-        SearchReport::ZeroResults => sql.push(" ORDER BY zero_results DESC, searches DESC, term ASC"),
+        SearchReport::ZeroResults => {
+            sql.push(" ORDER BY zero_results DESC, searches DESC, term ASC")
+        }
         _ => sql.push(" ORDER BY searches DESC, term ASC"),
     };
     if let Some(page) = plan.page {
-        sql.push(" LIMIT ").bind(u64::from(page.limit)).push(" OFFSET ").bind(page.offset());
+        sql.push(" LIMIT ")
+            .bind(u64::from(page.limit))
+            .push(" OFFSET ")
+            .bind(page.offset());
     }
     sql
 }
@@ -88,7 +96,8 @@ pub fn next_pages(scope: &Scope, goals: &[Goal], term: &str, page: Pagination) -
     sql.push(
         "SELECT if(tupleElement(next, 1) = 0, '(none)', tupleElement(next, 2)) AS page, count() AS visits, \
          uniqExact(vid) AS visitors FROM (SELECT vid, \
-         arraySort(arrayFilter(x -> tupleElement(x, 1) > first_search, pages))[1] AS next FROM (\
+         arraySort(arrayFilter((x, t) -> tupleElement(x, 1) > t, pages, \
+         arrayResize([first_search], length(pages), first_search)))[1] AS next FROM (\
          SELECT session_id, any(visitor_id) AS vid, toUInt32(minIf(timestamp, search_term = ",
     )
     .bind(term)
@@ -122,7 +131,8 @@ pub fn conversions_after(scope: &Scope, goals: &[Goal], term: &str) -> Sql {
     sql.push(
         "SELECT count() AS visits, uniqExact(vid) AS visitors, countIf(converted) AS converted_visits, \
          uniqExactIf(vid, converted) AS converted_visitors FROM (SELECT vid, \
-         arrayExists(t -> t >= first_search, goal_times) AS converted FROM (SELECT session_id, \
+         arrayExists((t, s) -> t >= s, goal_times, \
+         arrayResize([first_search], length(goal_times), first_search)) AS converted FROM (SELECT session_id, \
          any(visitor_id) AS vid, toUInt32(minIf(timestamp, search_term = ",
     )
     .bind(term)
@@ -133,10 +143,10 @@ pub fn conversions_after(scope: &Scope, goals: &[Goal], term: &str) -> Sql {
         sql.join(&any_goal, " OR ");
     }
     sql.push(") AS goal_times FROM events WHERE ")
-    .append(&sessions_where(scope, goals))
-    .push(" GROUP BY session_id HAVING countIf(search_term = ")
-    .bind(term)
-    .push(") > 0))");
+        .append(&sessions_where(scope, goals))
+        .push(" GROUP BY session_id HAVING countIf(search_term = ")
+        .bind(term)
+        .push(") > 0))");
     sql
 }
 
@@ -174,8 +184,16 @@ mod tests {
     fn after_golden() {
         let s = scope("");
         let pages = next_pages(&s, &[], "huur'", Pagination::default()).render();
-        assert!(pages.contains(r"minIf(timestamp, search_term = 'huur\'')"), "{pages}");
-        let conv = conversions_after(&s, &[Goal::event("enschede.nl", "Aanvraag")], "huur").text().to_string();
-        assert!(conv.contains("groupArrayIf(toUInt32(timestamp), name = ?) AS goal_times"), "{conv}");
+        assert!(
+            pages.contains(r"minIf(timestamp, search_term = 'huur\'')"),
+            "{pages}"
+        );
+        let conv = conversions_after(&s, &[Goal::event("enschede.nl", "Aanvraag")], "huur")
+            .text()
+            .to_string();
+        assert!(
+            conv.contains("groupArrayIf(toUInt32(timestamp), name = ?) AS goal_times"),
+            "{conv}"
+        );
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! Both return [`StatsRow`]s of additive totals; `metric` turns them into rates.
 
-use super::filters::{base_where, event_condition, event_expr, session_in, visit_condition, visit_expr};
+use super::filters::{
+    base_where, event_condition, event_expr, session_in, visit_condition, visit_expr,
+};
 use super::{lit, Sql};
 use crate::metric::Metric;
 use crate::period::Interval;
@@ -97,8 +99,15 @@ pub fn session_stats(plan: &StatsPlan) -> Sql {
     if let Grouping::Property(p) = &plan.grouping {
         inner.push(", ").append(&visit_expr(p)).push(" AS dim");
     }
-    inner.push(" FROM events WHERE ").append(&base_where(plan.scope)).push(" GROUP BY session_id");
-    let having: Vec<Sql> = event.map(|_| lit("m_events > 0")).into_iter().chain(visit_condition(plan.scope)).collect();
+    inner
+        .push(" FROM events WHERE ")
+        .append(&base_where(plan.scope))
+        .push(" GROUP BY session_id");
+    let having: Vec<Sql> = event
+        .map(|_| lit("m_events > 0"))
+        .into_iter()
+        .chain(visit_condition(plan.scope))
+        .collect();
     if !having.is_empty() {
         inner.push(" HAVING ").join(&having, " AND ");
     }
@@ -130,7 +139,11 @@ fn bucket_key(column: &'static str, interval: Interval, scope: &Scope) -> Sql {
         Interval::Month => ("toString(toUInt32(toStartOfMonth(toDate(", "))))"),
     };
     let mut sql = Sql::new();
-    sql.push(open).push(column).push(", ").bind(scope.tz.name()).push(close);
+    sql.push(open)
+        .push(column)
+        .push(", ")
+        .bind(scope.tz.name())
+        .push(close);
     sql
 }
 
@@ -154,9 +167,14 @@ fn group_order_limit(sql: &mut Sql, plan: &StatsPlan) {
     if let Some(keys) = &plan.keys {
         sql.push(" HAVING has(").bind(keys.clone()).push(", key)");
     }
-    sql.push(" ORDER BY ").push(order_expr(plan.order)).push(" DESC, key ASC");
+    sql.push(" ORDER BY ")
+        .push(order_expr(plan.order))
+        .push(" DESC, key ASC");
     if let Some(page) = plan.page {
-        sql.push(" LIMIT ").bind(u64::from(page.limit)).push(" OFFSET ").bind(page.offset());
+        sql.push(" LIMIT ")
+            .bind(u64::from(page.limit))
+            .push(" OFFSET ")
+            .bind(page.offset());
     }
 }
 
@@ -236,9 +254,19 @@ mod tests {
         let total = session_stats(&plan(&s, Grouping::Total)).text().to_string();
         assert!(total.ends_with("GROUP BY session_id)"), "{total}");
         let hours = event_stats(&plan(&s, Grouping::Bucket(Interval::Hour))).render();
-        assert!(hours.starts_with("SELECT toString(toUInt32(toStartOfHour(timestamp, 'Europe/Amsterdam'))) AS key"), "{hours}");
+        assert!(
+            hours.starts_with(
+                "SELECT toString(toUInt32(toStartOfHour(timestamp, 'Europe/Amsterdam'))) AS key"
+            ),
+            "{hours}"
+        );
         let weeks = session_stats(&plan(&s, Grouping::Bucket(Interval::Week))).render();
-        assert!(weeks.starts_with("SELECT toString(toUInt32(toMonday(toDate(started, 'Europe/Amsterdam')))) AS key"), "{weeks}");
+        assert!(
+            weeks.starts_with(
+                "SELECT toString(toUInt32(toMonday(toDate(started, 'Europe/Amsterdam')))) AS key"
+            ),
+            "{weeks}"
+        );
     }
 
     #[test]
