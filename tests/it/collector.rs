@@ -5,7 +5,8 @@ use luister_model::Site;
 use luister_tests::app::TestApp;
 use serde_json::Value;
 
-const FIREFOX: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+const FIREFOX: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 
@@ -15,9 +16,15 @@ fn at(text: &str) -> DateTime<Utc> {
 
 /// Rows as JSON objects, for assertions on any column.
 async fn rows(app: &TestApp, columns: &str) -> Vec<Value> {
-    let sql = format!("SELECT {columns} FROM events ORDER BY timestamp, pathname, name FORMAT JSONEachRow");
+    let sql = format!(
+        "SELECT {columns} FROM events ORDER BY timestamp, pathname, name FORMAT JSONEachRow"
+    );
     let text = reqwest::Client::new()
-        .post(format!("{}/?database={}", app.db.settings().url, app.db.settings().database))
+        .post(format!(
+            "{}/?database={}",
+            app.db.settings().url,
+            app.db.settings().database
+        ))
         .body(sql)
         .send()
         .await
@@ -25,7 +32,9 @@ async fn rows(app: &TestApp, columns: &str) -> Vec<Value> {
         .text()
         .await
         .unwrap();
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[tokio::test]
@@ -56,7 +65,10 @@ async fn every_accepted_shape_becomes_a_row() {
     assert_eq!(got[0]["device"], "Desktop");
     assert_eq!(got[1]["name"], "Aanvraag verstuurd");
     assert_eq!(got[1]["props.key"], serde_json::json!(["regeling", "mail"]));
-    assert_eq!(got[1]["props.value"], serde_json::json!(["schuldhulp", "[email]"]));
+    assert_eq!(
+        got[1]["props.value"],
+        serde_json::json!(["schuldhulp", "[email]"])
+    );
     assert_eq!(got[1]["value_cents"], "1250");
     assert_eq!(got[1]["currency"], "EUR");
     assert_eq!(got[1]["interactive"], 0);
@@ -66,34 +78,75 @@ async fn every_accepted_shape_becomes_a_row() {
 async fn bots_unknown_sites_and_bad_bodies_are_not_stored() {
     let app = TestApp::start(at("2026-11-02T10:00:00Z"), &[Site::new("enschede.nl")]).await;
     let body = r#"{"n":"pageview","u":"https://enschede.nl/","d":"enschede.nl"}"#;
-    assert_eq!(app.send(body, "192.0.2.1", GOOGLEBOT).await.status(), 202, "bots are dropped silently");
-    let unknown = app.send(r#"{"n":"pageview","u":"https://hengelo.nl/","d":"hengelo.nl"}"#, "192.0.2.1", FIREFOX).await;
+    assert_eq!(
+        app.send(body, "192.0.2.1", GOOGLEBOT).await.status(),
+        202,
+        "bots are dropped silently"
+    );
+    let unknown = app
+        .send(
+            r#"{"n":"pageview","u":"https://hengelo.nl/","d":"hengelo.nl"}"#,
+            "192.0.2.1",
+            FIREFOX,
+        )
+        .await;
     assert_eq!(unknown.status(), 400);
     let error: Value = unknown.json().await.unwrap();
-    assert!(error["error"].as_str().unwrap().contains("unknown site"), "{error}");
-    for bad in ["", "{", "[]", r#"{"n":"x"}"#, r#"{"n":"x","u":"ftp://enschede.nl/","d":"enschede.nl"}"#] {
+    assert!(
+        error["error"].as_str().unwrap().contains("unknown site"),
+        "{error}"
+    );
+    for bad in [
+        "",
+        "{",
+        "[]",
+        r#"{"n":"x"}"#,
+        r#"{"n":"x","u":"ftp://enschede.nl/","d":"enschede.nl"}"#,
+    ] {
         let response = app.send(bad, "192.0.2.1", FIREFOX).await;
         assert_eq!(response.status(), 400, "body {bad:?}");
         let error: Value = response.json().await.unwrap();
         assert!(error["error"].is_string());
     }
-    let huge = format!(r#"{{"n":"x","u":"https://enschede.nl/","d":"enschede.nl","p":{{"a":"{}"}}}}"#, "x".repeat(70_000));
+    let huge = format!(
+        r#"{{"n":"x","u":"https://enschede.nl/","d":"enschede.nl","p":{{"a":"{}"}}}}"#,
+        "x".repeat(70_000)
+    );
     assert_eq!(app.send(&huge, "192.0.2.1", FIREFOX).await.status(), 413);
     assert_eq!(app.send(body, "192.0.2.1", FIREFOX).await.status(), 202);
     app.flushed().await;
     assert_eq!(rows(&app, "name").await.len(), 1);
-    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("luister_events_dropped_total{reason=\"unknown_site\"} 1"), "{metrics}");
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("luister_events_dropped_total{reason=\"unknown_site\"} 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("luister_events_dropped_total{reason=\"malformed\"}"));
-    assert!(metrics.contains("luister_http_requests_total{method=\"POST\",route=\"/api/event\",status=\"202\"}"));
+    assert!(metrics.contains(
+        "luister_http_requests_total{method=\"POST\",route=\"/api/event\",status=\"202\"}"
+    ));
 }
 
 #[tokio::test]
 async fn visitors_and_sessions_follow_ip_agent_site_day_and_gaps() {
     let mut lelystad = Site::new("lelystad.nl");
     lelystad.timezone = "Europe/Amsterdam".into();
-    let app = TestApp::start(at("2026-11-02T10:00:00Z"), &[Site::new("enschede.nl"), lelystad]).await;
-    let page = |domain: &str, path: &str| format!(r#"{{"n":"pageview","u":"https://{domain}{path}","d":"{domain}"}}"#);
+    let app = TestApp::start(
+        at("2026-11-02T10:00:00Z"),
+        &[Site::new("enschede.nl"), lelystad],
+    )
+    .await;
+    let page = |domain: &str, path: &str| {
+        format!(r#"{{"n":"pageview","u":"https://{domain}{path}","d":"{domain}"}}"#)
+    };
     let send = |domain: &'static str, path: &'static str, ip: &'static str, ua: &'static str| {
         let body = page(domain, path);
         let app = &app;
@@ -110,9 +163,24 @@ async fn visitors_and_sessions_follow_ip_agent_site_day_and_gaps() {
     app.clock.set(at("2026-11-03T12:00:00Z"));
     send("enschede.nl", "/g", "192.0.2.1", FIREFOX).await; // next day: new visitor E
     app.flushed().await;
-    let got = rows(&app, "pathname, toString(visitor_id) AS v, toString(session_id) AS s").await;
-    let by_path = |p: &str| got.iter().find(|r| r["pathname"] == p).unwrap_or_else(|| panic!("{p} missing in {got:?}"));
-    let (a, b, c, d, f, g) = (by_path("/a"), by_path("/b"), by_path("/c"), by_path("/d"), by_path("/f"), by_path("/g"));
+    let got = rows(
+        &app,
+        "pathname, toString(visitor_id) AS v, toString(session_id) AS s",
+    )
+    .await;
+    let by_path = |p: &str| {
+        got.iter()
+            .find(|r| r["pathname"] == p)
+            .unwrap_or_else(|| panic!("{p} missing in {got:?}"))
+    };
+    let (a, b, c, d, f, g) = (
+        by_path("/a"),
+        by_path("/b"),
+        by_path("/c"),
+        by_path("/d"),
+        by_path("/f"),
+        by_path("/g"),
+    );
     let e = by_path("/e");
     assert_eq!(a["v"], b["v"]);
     assert_eq!(a["s"], b["s"]);
@@ -150,7 +218,10 @@ async fn session_open_at_midnight_continues_and_old_salts_are_deleted() {
         .filter(|s| s.rotation == "daily")
         .map(|s| s.period_start_date().to_string())
         .collect();
-    assert!(!days.iter().any(|d| d.as_str() < "2026-11-04"), "old salts kept: {days:?}");
+    assert!(
+        !days.iter().any(|d| d.as_str() < "2026-11-04"),
+        "old salts kept: {days:?}"
+    );
     assert!(days.contains(&"2026-11-05".to_string()));
 }
 
@@ -164,7 +235,11 @@ async fn no_ip_address_or_user_agent_is_stored_anywhere() {
     let tables: Vec<Value> = {
         let sql = "SELECT table, name FROM system.columns WHERE database = currentDatabase() AND type LIKE '%String%' FORMAT JSONEachRow";
         let text = reqwest::Client::new()
-            .post(format!("{}/?database={}", app.db.settings().url, app.db.settings().database))
+            .post(format!(
+                "{}/?database={}",
+                app.db.settings().url,
+                app.db.settings().database
+            ))
             .body(sql)
             .send()
             .await
@@ -172,13 +247,26 @@ async fn no_ip_address_or_user_agent_is_stored_anywhere() {
             .text()
             .await
             .unwrap();
-        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     };
     assert!(tables.len() > 20);
-    for needle in ["203.0.113.77", "2001:db8::77", "Gecko/20100101", "iPhone OS 17_5", "jan@example.nl"] {
+    for needle in [
+        "203.0.113.77",
+        "2001:db8::77",
+        "Gecko/20100101",
+        "iPhone OS 17_5",
+        "jan@example.nl",
+    ] {
         for column in &tables {
-            let (table, name) = (column["table"].as_str().unwrap(), column["name"].as_str().unwrap());
-            let sql = format!("SELECT count() FROM `{table}` WHERE position(toString(`{name}`), '{needle}') > 0");
+            let (table, name) = (
+                column["table"].as_str().unwrap(),
+                column["name"].as_str().unwrap(),
+            );
+            let sql = format!(
+                "SELECT count() FROM `{table}` WHERE position(toString(`{name}`), '{needle}') > 0"
+            );
             let count: u64 = app.store().client().query(&sql).fetch_one().await.unwrap();
             assert_eq!(count, 0, "{needle} found in {table}.{name}");
         }
@@ -192,23 +280,80 @@ async fn no_ip_address_or_user_agent_is_stored_anywhere() {
 #[tokio::test]
 async fn ops_endpoints_and_tracker_script() {
     let app = TestApp::start(at("2026-11-02T10:00:00Z"), &[]).await;
-    let health = app.http.get(format!("{}/health", app.base)).send().await.unwrap();
+    let health = app
+        .http
+        .get(format!("{}/health", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let ready: Value = app.http.get(format!("{}/ready", app.base)).send().await.unwrap().json().await.unwrap();
+    let ready: Value = app
+        .http
+        .get(format!("{}/ready", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["clickhouse"], "ok");
     assert_eq!(ready["spool"], "ok");
-    let script = app.http.get(format!("{}/js/script.js", app.base)).header("accept-encoding", "gzip").send().await.unwrap();
+    let script = app
+        .http
+        .get(format!("{}/js/script.js", app.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(script.status(), 200);
     let etag = script.headers()["etag"].to_str().unwrap().to_string();
-    assert!(script.headers()["cache-control"].to_str().unwrap().contains("max-age"));
-    let again = app.http.get(format!("{}/js/script.js", app.base)).header("if-none-match", &etag).send().await.unwrap();
+    assert!(script.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
+    let again = app
+        .http
+        .get(format!("{}/js/script.js", app.base))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 304);
     let versioned = luister_server::versioned_path("script").unwrap();
-    let long = app.http.get(format!("{}{versioned}", app.base)).send().await.unwrap();
-    assert!(long.headers()["cache-control"].to_str().unwrap().contains("immutable"));
-    assert_eq!(app.http.get(format!("{}/js/nope.js", app.base)).send().await.unwrap().status(), 404);
-    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
-    for name in ["luister_events_received_total", "luister_spool_events", "luister_flush_duration_seconds", "luister_batch_size_events"] {
+    let long = app
+        .http
+        .get(format!("{}{versioned}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(long.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert_eq!(
+        app.http
+            .get(format!("{}/js/nope.js", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "luister_events_received_total",
+        "luister_spool_events",
+        "luister_flush_duration_seconds",
+        "luister_batch_size_events",
+    ] {
         assert!(metrics.contains(name), "{name} missing");
     }
     let _ = Duration::seconds(1);

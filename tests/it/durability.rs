@@ -11,13 +11,19 @@ use std::time::Duration;
 const UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
 
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-02T10:00:00Z").unwrap().into()
+    DateTime::parse_from_rfc3339("2026-11-02T10:00:00Z")
+        .unwrap()
+        .into()
 }
 
 async fn send_pages(app: &TestApp, from: usize, to: usize) {
     for i in from..to {
-        let body = format!(r#"{{"n":"pageview","u":"https://enschede.nl/p/{i}","d":"enschede.nl"}}"#);
-        let status = app.send(&body, &format!("192.0.2.{}", i % 250), UA).await.status();
+        let body =
+            format!(r#"{{"n":"pageview","u":"https://enschede.nl/p/{i}","d":"enschede.nl"}}"#);
+        let status = app
+            .send(&body, &format!("192.0.2.{}", i % 250), UA)
+            .await
+            .status();
         assert_eq!(status, 202, "event {i}");
     }
 }
@@ -35,7 +41,12 @@ async fn count_distinct(app: &TestApp) -> (u64, u64) {
 async fn clickhouse_outage_delays_but_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut clickhouse = EmbeddedClickHouse::start(dir.path()).await.unwrap();
-    let app = TestApp::start_on(TestDb::on(&clickhouse.url()).await, now(), &[Site::new("enschede.nl")]).await;
+    let app = TestApp::start_on(
+        TestDb::on(&clickhouse.url()).await,
+        now(),
+        &[Site::new("enschede.nl")],
+    )
+    .await;
     send_pages(&app, 0, 50).await;
     app.flushed().await;
     clickhouse.kill().await;
@@ -43,7 +54,12 @@ async fn clickhouse_outage_delays_but_loses_and_duplicates_nothing() {
     send_pages(&app, 50, 150).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(app.server.as_ref().unwrap().state.spool.stats().events() >= 100);
-    let ready = app.http.get(format!("{}/ready", app.base)).send().await.unwrap();
+    let ready = app
+        .http
+        .get(format!("{}/ready", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 503);
     clickhouse.restart().await.unwrap();
     app.flushed().await;
@@ -55,7 +71,12 @@ async fn clickhouse_outage_delays_but_loses_and_duplicates_nothing() {
 async fn crashed_server_replays_its_spool_on_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut clickhouse = EmbeddedClickHouse::start(dir.path()).await.unwrap();
-    let mut app = TestApp::start_on(TestDb::on(&clickhouse.url()).await, now(), &[Site::new("enschede.nl")]).await;
+    let mut app = TestApp::start_on(
+        TestDb::on(&clickhouse.url()).await,
+        now(),
+        &[Site::new("enschede.nl")],
+    )
+    .await;
     send_pages(&app, 0, 20).await;
     app.flushed().await;
     clickhouse.kill().await;

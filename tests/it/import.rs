@@ -15,14 +15,63 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 /// (minutes after start, ip, url, name, referrer, props)
-fn script() -> Vec<(i64, &'static str, &'static str, &'static str, &'static str, Value)> {
+fn script() -> Vec<(
+    i64,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Value,
+)> {
     vec![
-        (0, "192.0.2.1", "https://enschede.nl/?utm_source=nieuwsbrief", "pageview", "https://www.google.nl/", json!(null)),
-        (2, "192.0.2.1", "https://enschede.nl/zoeken?q=Schuld+hulp", "pageview", "https://enschede.nl/", json!({"results": "0"})),
-        (3, "192.0.2.1", "https://enschede.nl/schulden", "Aanvraag verstuurd", "", json!({"regeling": "schuldhulp"})),
-        (40, "192.0.2.1", "https://enschede.nl/afval", "pageview", "https://nu.nl/artikel", json!(null)),
-        (41, "198.51.100.7", "https://enschede.nl/paspoort", "pageview", "", json!(null)),
-        (60 * 25, "192.0.2.1", "https://enschede.nl/", "pageview", "", json!(null)),
+        (
+            0,
+            "192.0.2.1",
+            "https://enschede.nl/?utm_source=nieuwsbrief",
+            "pageview",
+            "https://www.google.nl/",
+            json!(null),
+        ),
+        (
+            2,
+            "192.0.2.1",
+            "https://enschede.nl/zoeken?q=Schuld+hulp",
+            "pageview",
+            "https://enschede.nl/",
+            json!({"results": "0"}),
+        ),
+        (
+            3,
+            "192.0.2.1",
+            "https://enschede.nl/schulden",
+            "Aanvraag verstuurd",
+            "",
+            json!({"regeling": "schuldhulp"}),
+        ),
+        (
+            40,
+            "192.0.2.1",
+            "https://enschede.nl/afval",
+            "pageview",
+            "https://nu.nl/artikel",
+            json!(null),
+        ),
+        (
+            41,
+            "198.51.100.7",
+            "https://enschede.nl/paspoort",
+            "pageview",
+            "",
+            json!(null),
+        ),
+        (
+            60 * 25,
+            "192.0.2.1",
+            "https://enschede.nl/",
+            "pageview",
+            "",
+            json!(null),
+        ),
     ]
 }
 
@@ -30,7 +79,11 @@ fn script() -> Vec<(i64, &'static str, &'static str, &'static str, &'static str,
 /// different salts compare equal when their structure is the same.
 async fn normalised_rows(db: &TestDb) -> Vec<Value> {
     let text = reqwest::Client::new()
-        .post(format!("{}/?database={}", db.settings().url, db.settings().database))
+        .post(format!(
+            "{}/?database={}",
+            db.settings().url,
+            db.settings().database
+        ))
         .body("SELECT * EXCEPT(event_id) FROM events ORDER BY timestamp, name FORMAT JSONEachRow")
         .send()
         .await
@@ -41,7 +94,11 @@ async fn normalised_rows(db: &TestDb) -> Vec<Value> {
     let text = match text {
         Ok(t) if !t.contains("Exception") => t,
         _ => reqwest::Client::new()
-            .post(format!("{}/?database={}", db.settings().url, db.settings().database))
+            .post(format!(
+                "{}/?database={}",
+                db.settings().url,
+                db.settings().database
+            ))
             .body("SELECT * FROM events ORDER BY timestamp, name FORMAT JSONEachRow")
             .send()
             .await
@@ -91,23 +148,45 @@ async fn import_gives_the_same_rows_as_live_events() {
     let imported = TestDb::new().await;
     imported.store.add_site(&site).await.unwrap();
     lines.push_str("{not json\n");
-    lines.push_str(r#"{"timestamp":"yesterday","domain":"enschede.nl","url":"https://enschede.nl/"}"#);
+    lines.push_str(
+        r#"{"timestamp":"yesterday","domain":"enschede.nl","url":"https://enschede.nl/"}"#,
+    );
     lines.push('\n');
-    lines.push_str(r#"{"timestamp":"2026-11-02T09:00:00Z","domain":"elders.nl","url":"https://elders.nl/"}"#);
+    lines.push_str(
+        r#"{"timestamp":"2026-11-02T09:00:00Z","domain":"elders.nl","url":"https://elders.nl/"}"#,
+    );
     lines.push('\n');
-    let report = import_ndjson(&imported.store, enrichers(), std::io::Cursor::new(lines), ImportOptions::default())
-        .await
-        .unwrap();
+    let report = import_ndjson(
+        &imported.store,
+        enrichers(),
+        std::io::Cursor::new(lines),
+        ImportOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.imported, 6);
     assert_eq!(report.malformed, 2);
-    assert_eq!(report.malformed_lines.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![7, 8]);
+    assert_eq!(
+        report
+            .malformed_lines
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>(),
+        vec![7, 8]
+    );
     assert_eq!(report.dropped.get("unknown_site"), Some(&1));
     let from_file = normalised_rows(&imported).await;
     assert_eq!(live.len(), 6);
     assert_eq!(live, from_file);
     // The structure itself: one visitor on day one with two visits, another visitor, a new id next day.
-    let visitors: Vec<i64> = live.iter().map(|r| r["visitor_id"].as_i64().unwrap()).collect();
-    let sessions: Vec<i64> = live.iter().map(|r| r["session_id"].as_i64().unwrap()).collect();
+    let visitors: Vec<i64> = live
+        .iter()
+        .map(|r| r["visitor_id"].as_i64().unwrap())
+        .collect();
+    let sessions: Vec<i64> = live
+        .iter()
+        .map(|r| r["session_id"].as_i64().unwrap())
+        .collect();
     assert_eq!(visitors[0], visitors[3]);
     assert_ne!(sessions[0], sessions[3]);
     assert_ne!(visitors[4], visitors[0]);

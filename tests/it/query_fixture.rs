@@ -56,6 +56,11 @@ fn next_id() -> u64 {
 }
 
 impl Visit {
+    /// The visit's events as stored.
+    pub fn into_records(self) -> Vec<EventRecord> {
+        self.records
+    }
+
     pub fn site(mut self, site: &str) -> Self {
         self.base.site_id = site.into();
         self
@@ -154,7 +159,7 @@ pub async fn load(sites: &[&str], visits: Vec<Visit>) -> Loaded {
     for site in sites {
         db.store.add_site(&Site::new(*site)).await.unwrap();
     }
-    let records: Vec<EventRecord> = visits.into_iter().flat_map(|v| v.records).collect();
+    let records: Vec<EventRecord> = visits.into_iter().flat_map(Visit::into_records).collect();
     db.store.insert_events(&records, false).await.unwrap();
     let engine = QueryEngine::new(db.store.clone());
     Loaded { db, engine }

@@ -8,8 +8,15 @@ use luister_tests::TestDb;
 async fn migrations_are_idempotent() {
     let db = TestDb::new().await;
     let again = db.store.migrate().await.unwrap();
-    assert!(again.applied.is_empty(), "second run applied {:?}", again.applied);
-    assert_eq!(again.current_version, luister_store::schema::MIGRATIONS.last().unwrap().version);
+    assert!(
+        again.applied.is_empty(),
+        "second run applied {:?}",
+        again.applied
+    );
+    assert_eq!(
+        again.current_version,
+        luister_store::schema::MIGRATIONS.last().unwrap().version
+    );
 }
 
 #[tokio::test]
@@ -18,7 +25,10 @@ async fn sites_add_list_remove() {
     let mut site = Site::new("enschede.nl");
     site.matomo_id = 7;
     db.store.add_site(&site).await.unwrap();
-    assert!(db.store.add_site(&site).await.is_err(), "duplicate accepted");
+    assert!(
+        db.store.add_site(&site).await.is_err(),
+        "duplicate accepted"
+    );
     let mut bad = Site::new("Not A Domain");
     assert!(db.store.add_site(&bad).await.is_err());
     bad = Site::new("hoorn.nl");
@@ -41,9 +51,20 @@ async fn salts_are_shared_and_old_ones_deleted() {
     assert_ne!((first.k0, first.k1), (other.k0, other.k1));
     db.store.ensure_salt("daily", day(29)).await.unwrap();
     db.store.ensure_salt("weekly", day(23)).await.unwrap();
-    let dropped = db.store.delete_salts_before("daily", day(28)).await.unwrap();
+    let dropped = db
+        .store
+        .delete_salts_before("daily", day(28))
+        .await
+        .unwrap();
     assert_eq!(dropped, 1);
-    let left: Vec<NaiveDate> = db.store.list_salts().await.unwrap().iter().map(|s| s.period_start_date()).collect();
+    let left: Vec<NaiveDate> = db
+        .store
+        .list_salts()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.period_start_date())
+        .collect();
     assert_eq!(left, vec![day(28), day(29), day(23)]);
 }
 
@@ -66,12 +87,23 @@ fn record(event_id: u64, timestamp: u32) -> EventRecord {
 async fn retried_insert_stores_each_event_once() {
     let db = TestDb::new().await;
     // Two months, so the insert spans two partitions.
-    let batch: Vec<EventRecord> = (0..50).map(|i| record(i + 1, 1_761_955_200 + (i as u32) * 86_400)).collect();
-    assert_eq!(db.store.insert_events(&batch[..20], false).await.unwrap(), 20);
+    let batch: Vec<EventRecord> = (0..50)
+        .map(|i| record(i + 1, 1_761_955_200 + (i as u32) * 86_400))
+        .collect();
+    assert_eq!(
+        db.store.insert_events(&batch[..20], false).await.unwrap(),
+        20
+    );
     // A retry of the whole batch (the first attempt's outcome unknown) adds only the rest.
     assert_eq!(db.store.insert_events(&batch, true).await.unwrap(), 30);
     assert_eq!(db.store.insert_events(&batch, true).await.unwrap(), 0);
-    let count: u64 = db.store.client().query("SELECT count() FROM events").fetch_one().await.unwrap();
+    let count: u64 = db
+        .store
+        .client()
+        .query("SELECT count() FROM events")
+        .fetch_one()
+        .await
+        .unwrap();
     assert_eq!(count, 50);
     let props: Vec<String> = db
         .store

@@ -26,7 +26,9 @@ pub fn enrichers() -> Arc<Enrichers> {
                 data_files: luister_ingest::enrich::DataFiles::in_dir(&data_dir()),
                 allow_headless: false,
             };
-            Arc::new(Enrichers::load(&config).expect("data files missing: run scripts/fetch-data.sh"))
+            Arc::new(
+                Enrichers::load(&config).expect("data files missing: run scripts/fetch-data.sh"),
+            )
         })
         .clone()
 }
@@ -107,9 +109,10 @@ impl TestApp {
     /// Starts the HTTP server (after [`TestApp::crash_server`]).
     pub async fn start_server(&mut self) {
         let clock: Arc<dyn Clock> = self.clock.clone();
-        let server = luister_server::start(self.settings(), self.db.store.clone(), enrichers(), clock)
-            .await
-            .expect("start server");
+        let server =
+            luister_server::start(self.settings(), self.db.store.clone(), enrichers(), clock)
+                .await
+                .expect("start server");
         self.base = format!("http://{}", server.addr);
         self.server = Some(server);
     }
@@ -132,7 +135,10 @@ impl TestApp {
         let spool = &self.server.as_ref().expect("server").state.spool;
         let started = Instant::now();
         while spool.stats().events() > 0 {
-            assert!(started.elapsed() < Duration::from_secs(30), "spool did not drain");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "spool did not drain"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

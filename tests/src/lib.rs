@@ -27,7 +27,8 @@ fn start_private_server() -> String {
     let port = free_port();
     let tcp = free_port();
     let config = dir.join("config.xml");
-    std::fs::write(&config, config_xml(&dir.display().to_string(), port, tcp)).expect("write config");
+    std::fs::write(&config, config_xml(&dir.display().to_string(), port, tcp))
+        .expect("write config");
     let binary = luister_store::embedded::EmbeddedClickHouse::find_binary()
         .expect("clickhouse-server not installed: run scripts/test.sh, which installs it");
     let script = format!(
@@ -113,8 +114,13 @@ impl TestDb {
 
     /// A fresh database on the ClickHouse at `url`.
     pub async fn on(url: &str) -> Self {
-        let settings = ClickHouseSettings { url: url.to_string(), ..fresh_settings() };
-        let store = Store::connect(settings).await.expect("connect to test clickhouse");
+        let settings = ClickHouseSettings {
+            url: url.to_string(),
+            ..fresh_settings()
+        };
+        let store = Store::connect(settings)
+            .await
+            .expect("connect to test clickhouse");
         store.migrate().await.expect("migrate");
         Self { store }
     }
@@ -129,7 +135,10 @@ impl Drop for TestDb {
         let store = self.store.clone();
         // Drop runs inside the test's runtime; a helper thread with its own runtime can block.
         let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 let _ = rt.block_on(store.drop_database());
             }
         })

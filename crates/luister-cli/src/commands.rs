@@ -146,18 +146,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve(&config, args).await,
-        Command::Migrate => with_database(&config, |db| async move {
-            let report = db.store.migrate().await?;
-            println!("schema at version {} (applied now: {:?})", report.current_version, report.applied);
-            Ok(ExitCode::SUCCESS)
-        })
-        .await,
+        Command::Migrate => {
+            with_database(&config, |db| async move {
+                let report = db.store.migrate().await?;
+                println!(
+                    "schema at version {} (applied now: {:?})",
+                    report.current_version, report.applied
+                );
+                Ok(ExitCode::SUCCESS)
+            })
+            .await
+        }
         Command::Import(args) => {
             let enrichers = enrichment::load(&config)?;
-            with_database(&config, |db| async move { import(&db, enrichers, &args).await }).await
+            with_database(
+                &config,
+                |db| async move { import(&db, enrichers, &args).await },
+            )
+            .await
         }
-        Command::Sites(command) => with_database(&config, |db| async move { sites(&db, command).await }).await,
-        Command::Token(command) => with_database(&config, |db| async move { tokens(&db, command).await }).await,
+        Command::Sites(command) => {
+            with_database(&config, |db| async move { sites(&db, command).await }).await
+        }
+        Command::Token(command) => {
+            with_database(&config, |db| async move { tokens(&db, command).await }).await
+        }
     }
 }
 
@@ -180,7 +193,12 @@ async fn sites(db: &Database, command: SitesCommand) -> anyhow::Result<ExitCode>
         SitesCommand::Add(args) => {
             let site = site_from_args(args)?;
             db.store.add_site(&site).await?;
-            println!("added {} (time zone {}, visitor ids rotate {})", site.domain, site.timezone, site.salt_rotation.as_str());
+            println!(
+                "added {} (time zone {}, visitor ids rotate {})",
+                site.domain,
+                site.timezone,
+                site.salt_rotation.as_str()
+            );
             println!(
                 "embed: <script defer data-domain=\"{}\" src=\"https://<your luister host>/js/script.js\"></script>",
                 site.domain
@@ -192,8 +210,17 @@ async fn sites(db: &Database, command: SitesCommand) -> anyhow::Result<ExitCode>
                 println!("no sites yet: add one with `luister sites add <domain>`");
             }
             for site in sites {
-                let matomo = if site.matomo_id > 0 { format!(" matomo_id={}", site.matomo_id) } else { String::new() };
-                println!("{}\t{}\t{}{matomo}", site.domain, site.timezone, site.salt_rotation.as_str());
+                let matomo = if site.matomo_id > 0 {
+                    format!(" matomo_id={}", site.matomo_id)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{}\t{}\t{}{matomo}",
+                    site.domain,
+                    site.timezone,
+                    site.salt_rotation.as_str()
+                );
             }
         }
         SitesCommand::Remove { domain } => {
@@ -209,16 +236,25 @@ async fn tokens(db: &Database, command: TokenCommand) -> anyhow::Result<ExitCode
         TokenCommand::Create(args) => {
             for domain in &args.site {
                 if db.store.get_site(domain).await?.is_none() {
-                    bail!("site {domain} not found: add it first with `luister sites add {domain}`");
+                    bail!(
+                        "site {domain} not found: add it first with `luister sites add {domain}`"
+                    );
                 }
             }
-            let token = db.store.create_token(&args.name, args.admin, args.site).await?;
+            let token = db
+                .store
+                .create_token(&args.name, args.admin, args.site)
+                .await?;
             println!("{token}");
             eprintln!("store this token now: it is shown only once");
         }
         TokenCommand::List => {
             for token in db.store.list_tokens().await? {
-                let scope = if token.admin { "admin".to_string() } else { token.sites.join(",") };
+                let scope = if token.admin {
+                    "admin".to_string()
+                } else {
+                    token.sites.join(",")
+                };
                 println!("{}\t{}\t{scope}", token.id, token.name);
             }
         }
@@ -238,29 +274,51 @@ fn site_from_args(args: SiteArgs) -> anyhow::Result<Site> {
     }
     site.allowed_params = args.allowed_params;
     site.matomo_id = args.matomo_id.unwrap_or(0);
-    site.extra_hosts = args.extra_hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect();
+    site.extra_hosts = args
+        .extra_hosts
+        .into_iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
     site.salt_rotation = SaltRotation::parse(&args.salt_rotation).context("salt rotation")?;
     Ok(site)
 }
 
-async fn import(db: &Database, enrichers: Arc<luister_ingest::pipeline::Enrichers>, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+async fn import(
+    db: &Database,
+    enrichers: Arc<luister_ingest::pipeline::Enrichers>,
+    args: &ImportArgs,
+) -> anyhow::Result<ExitCode> {
     let input: Box<dyn BufRead> = if args.file == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
-        let file = std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file))?;
+        let file =
+            std::fs::File::open(&args.file).with_context(|| format!("opening {}", args.file))?;
         Box::new(std::io::BufReader::with_capacity(1 << 20, file))
     };
-    let report = import_ndjson(&db.store, enrichers, input, ImportOptions { progress: true }).await?;
+    let report = import_ndjson(
+        &db.store,
+        enrichers,
+        input,
+        ImportOptions { progress: true },
+    )
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report);
     }
-    Ok(if report.imported == 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if report.imported == 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn print_report(report: &ImportReport) {
-    println!("{} lines read, {} events imported", report.lines, report.imported);
+    println!(
+        "{} lines read, {} events imported",
+        report.lines, report.imported
+    );
     for (reason, count) in &report.dropped {
         println!("dropped {count} ({reason})");
     }
@@ -270,7 +328,10 @@ fn print_report(report: &ImportReport) {
             println!("  line {line}: {why}");
         }
         if report.malformed > report.malformed_lines.len() as u64 {
-            println!("  … and {} more", report.malformed - report.malformed_lines.len() as u64);
+            println!(
+                "  … and {} more",
+                report.malformed - report.malformed_lines.len() as u64
+            );
         }
     }
     if report.imported == 0 {
@@ -283,13 +344,19 @@ fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
         listen: config.listen,
         trusted_proxies: config.trusted_proxies()?,
         max_event_body: 64 * 1024,
-        admin_token: std::env::var("LUISTER_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+        admin_token: std::env::var("LUISTER_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
         spool: SpoolConfig {
             dir: config.data_dir.join("spool"),
             max_batch_events: config.spool.max_batch_events,
             max_batch_age: Duration::from_millis(config.spool.max_batch_age_ms),
             max_bytes: config.spool.max_bytes,
-            fsync: if config.spool.fsync == "always" { FsyncPolicy::Always } else { FsyncPolicy::OnSeal },
+            fsync: if config.spool.fsync == "always" {
+                FsyncPolicy::Always
+            } else {
+                FsyncPolicy::OnSeal
+            },
         },
         flusher: FlusherConfig::default(),
         site_refresh: Duration::from_secs(10),
@@ -330,7 +397,8 @@ async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn wait_for_stop_signal() {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
@@ -338,12 +406,18 @@ async fn wait_for_stop_signal() {
 }
 
 /// Adds the demo site and imports 30 days of generated visits, once.
-async fn load_demo(db: &Database, enrichers: Arc<luister_ingest::pipeline::Enrichers>) -> anyhow::Result<()> {
+async fn load_demo(
+    db: &Database,
+    enrichers: Arc<luister_ingest::pipeline::Enrichers>,
+) -> anyhow::Result<()> {
     if db.store.get_site(demo::DEMO_DOMAIN).await?.is_some() {
         return Ok(());
     }
     db.store.add_site(&Site::new(demo::DEMO_DOMAIN)).await?;
-    eprintln!("generating 30 days of demo traffic for {} …", demo::DEMO_DOMAIN);
+    eprintln!(
+        "generating 30 days of demo traffic for {} …",
+        demo::DEMO_DOMAIN
+    );
     let spec = demo::DemoSpec {
         domain: demo::DEMO_DOMAIN.into(),
         days: 30,
@@ -356,7 +430,13 @@ async fn load_demo(db: &Database, enrichers: Arc<luister_ingest::pipeline::Enric
         serde_json::to_writer(&mut text, &line)?;
         text.push(b'\n');
     }
-    let report = import_ndjson(&db.store, enrichers, std::io::Cursor::new(text), ImportOptions { progress: true }).await?;
+    let report = import_ndjson(
+        &db.store,
+        enrichers,
+        std::io::Cursor::new(text),
+        ImportOptions { progress: true },
+    )
+    .await?;
     eprintln!("demo data: {} events", report.imported);
     Ok(())
 }

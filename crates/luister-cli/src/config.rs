@@ -109,7 +109,10 @@ impl Default for SpoolSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("environment variable {name}: {message}")]
@@ -117,7 +120,10 @@ pub enum ConfigError {
     #[error("unknown environment variable {0}; known: {known}", known = ENV_KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "))]
     UnknownEnv(String),
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 }
 
 /// Environment variables and the key each sets.
@@ -144,21 +150,28 @@ const OTHER_ENV: &[&str] = &["LUISTER_CONFIG", "LUISTER_ADMIN_TOKEN", "LUISTER_L
 
 impl Config {
     /// Reads `file` (if given) and applies `env` (pass `std::env::vars()`).
-    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut table = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.to_path_buf(),
                     source,
                 })?;
-                text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
-                })?
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Parse {
+                        path: path.to_path_buf(),
+                        message: e.to_string(),
+                    })?
             }
             None => toml::Table::new(),
         };
-        let env: BTreeMap<String, String> = env.into_iter().filter(|(k, _)| k.starts_with("LUISTER_")).collect();
+        let env: BTreeMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("LUISTER_"))
+            .collect();
         for (name, value) in &env {
             if OTHER_ENV.contains(&name.as_str()) || name.starts_with("LUISTER_TEST_") {
                 continue;
@@ -168,16 +181,23 @@ impl Config {
                 .find(|(k, _)| k == name)
                 .map(|(_, key)| *key)
                 .ok_or_else(|| ConfigError::UnknownEnv(name.clone()))?;
-            set_key(&mut table, key, env_value(key, value)).map_err(|message| ConfigError::Env {
-                name: name.clone(),
-                message,
+            set_key(&mut table, key, env_value(key, value)).map_err(|message| {
+                ConfigError::Env {
+                    name: name.clone(),
+                    message,
+                }
             })?;
         }
-        let origin = file.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("environment"));
-        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: origin,
-            message: e.message().to_string(),
-        })?;
+        let origin = file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("environment"));
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: origin,
+                    message: e.message().to_string(),
+                })?;
         config.check()?;
         Ok(config)
     }
@@ -191,7 +211,10 @@ impl Config {
             });
         }
         if self.spool.max_batch_events == 0 {
-            return Err(ConfigError::Invalid { field: "spool.max_batch_events", message: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                field: "spool.max_batch_events",
+                message: "must be at least 1".into(),
+            });
         }
         Ok(())
     }
@@ -200,7 +223,10 @@ impl Config {
         self.trusted_proxies
             .join(",")
             .parse()
-            .map_err(|message| ConfigError::Invalid { field: "trusted_proxies", message })
+            .map_err(|message| ConfigError::Invalid {
+                field: "trusted_proxies",
+                message,
+            })
     }
 }
 
@@ -236,7 +262,9 @@ fn set_key(table: &mut toml::Table, dotted: &str, value: toml::Value) -> Result<
             Ok(())
         }
         Some((head, rest)) => {
-            let entry = table.entry(head).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let entry = table
+                .entry(head)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
             match entry {
                 toml::Value::Table(inner) => set_key(inner, rest, value),
                 _ => Err(format!("{head} is not a table in the config file")),
@@ -250,7 +278,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -264,7 +295,11 @@ mod tests {
         .unwrap();
         let config = Config::load(
             Some(&path),
-            env(&[("LUISTER_CLICKHOUSE_DATABASE", "b"), ("LUISTER_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"), ("PATH", "/bin")]),
+            env(&[
+                ("LUISTER_CLICKHOUSE_DATABASE", "b"),
+                ("LUISTER_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+                ("PATH", "/bin"),
+            ]),
         )
         .unwrap();
         assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
@@ -283,9 +318,16 @@ mod tests {
         std::fs::write(&path, "[clickhouse]\nurll = \"x\"\n").unwrap();
         let err = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
         assert!(err.contains("unknown field `urll`"), "{err}");
-        let err = Config::load(None, env(&[("LUISTER_CLIKHOUSE_URL", "x")])).unwrap_err().to_string();
-        assert!(err.contains("LUISTER_CLIKHOUSE_URL") && err.contains("LUISTER_CLICKHOUSE_URL"), "{err}");
-        let err = Config::load(None, env(&[("LUISTER_SPOOL_MAX_BYTES", "lots")])).unwrap_err().to_string();
+        let err = Config::load(None, env(&[("LUISTER_CLIKHOUSE_URL", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("LUISTER_CLIKHOUSE_URL") && err.contains("LUISTER_CLICKHOUSE_URL"),
+            "{err}"
+        );
+        let err = Config::load(None, env(&[("LUISTER_SPOOL_MAX_BYTES", "lots")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("max_bytes"), "{err}");
         assert!(Config::load(None, env(&[("LUISTER_TRUSTED_PROXIES", "not-an-ip")])).is_err());
         assert!(Config::load(None, env(&[("LUISTER_LISTEN", "nowhere")])).is_err());

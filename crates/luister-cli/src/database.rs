@@ -24,9 +24,12 @@ impl Database {
                 Some(url) => url,
                 None => {
                     eprintln!("starting embedded ClickHouse in {} …", dir.display());
-                    let server = EmbeddedClickHouse::start(&dir).await.context("starting embedded ClickHouse")?;
+                    let server = EmbeddedClickHouse::start(&dir)
+                        .await
+                        .context("starting embedded ClickHouse")?;
                     let url = server.url();
-                    std::fs::write(&marker, &url).with_context(|| format!("writing {}", marker.display()))?;
+                    std::fs::write(&marker, &url)
+                        .with_context(|| format!("writing {}", marker.display()))?;
                     embedded = Some((server, marker));
                     url
                 }
@@ -40,8 +43,13 @@ impl Database {
             password: config.clickhouse.password.clone(),
             database: config.clickhouse.database.clone(),
         };
-        let store = Store::connect(settings).await.context("connecting to ClickHouse")?;
-        store.migrate().await.context("applying schema migrations")?;
+        let store = Store::connect(settings)
+            .await
+            .context("connecting to ClickHouse")?;
+        store
+            .migrate()
+            .await
+            .context("applying schema migrations")?;
         Ok(Self { store, embedded })
     }
 

@@ -12,17 +12,42 @@ use serde_json::{Map, Value};
 pub const DEMO_DOMAIN: &str = "demo.gemeente.nl";
 
 const PAGES: &[&str] = &[
-    "/", "/afval", "/afval/ophaaldagen", "/paspoort-en-id-kaart", "/paspoort-en-id-kaart/afspraak",
-    "/parkeren", "/parkeren/vergunning", "/schulden", "/schulden/hulp", "/schulden/hulp/aanvragen",
-    "/werk-en-inkomen", "/wonen/verhuizen", "/contact", "/nieuws/2026/nieuwe-milieustraat",
+    "/",
+    "/afval",
+    "/afval/ophaaldagen",
+    "/paspoort-en-id-kaart",
+    "/paspoort-en-id-kaart/afspraak",
+    "/parkeren",
+    "/parkeren/vergunning",
+    "/schulden",
+    "/schulden/hulp",
+    "/schulden/hulp/aanvragen",
+    "/werk-en-inkomen",
+    "/wonen/verhuizen",
+    "/contact",
+    "/nieuws/2026/nieuwe-milieustraat",
 ];
 const SEARCH_TERMS: &[(&str, i32)] = &[
-    ("afvalkalender", 4), ("paspoort", 12), ("schuldhulp", 3), ("parkeervergunning", 5),
-    ("kwijtschelding", 0), ("grofvuil", 2), ("bijstand", 6), ("milieustraat openingstijden", 0),
+    ("afvalkalender", 4),
+    ("paspoort", 12),
+    ("schuldhulp", 3),
+    ("parkeervergunning", 5),
+    ("kwijtschelding", 0),
+    ("grofvuil", 2),
+    ("bijstand", 6),
+    ("milieustraat openingstijden", 0),
 ];
 const REFERRERS: &[&str] = &[
-    "", "", "", "https://www.google.com/", "https://www.google.nl/", "https://www.bing.com/",
-    "https://duckduckgo.com/", "https://www.nu.nl/", "https://www.facebook.com/", "https://www.rijksoverheid.nl/",
+    "",
+    "",
+    "",
+    "https://www.google.com/",
+    "https://www.google.nl/",
+    "https://www.bing.com/",
+    "https://duckduckgo.com/",
+    "https://www.nu.nl/",
+    "https://www.facebook.com/",
+    "https://www.rijksoverheid.nl/",
 ];
 const USER_AGENTS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -60,14 +85,24 @@ pub fn generate(spec: &DemoSpec) -> impl Iterator<Item = ImportLine> + '_ {
 fn visit(rng: &mut StdRng, domain: &str, mut at: DateTime<Utc>) -> Vec<ImportLine> {
     let visitor = Visitor {
         domain,
-        ip: format!("{}.{}.{}.{}", rng.random_range(80..95), rng.random::<u8>(), rng.random::<u8>(), rng.random_range(1..255)),
+        ip: format!(
+            "{}.{}.{}.{}",
+            rng.random_range(80..95),
+            rng.random::<u8>(),
+            rng.random::<u8>(),
+            rng.random_range(1..255)
+        ),
         agent: USER_AGENTS[rng.random_range(0..USER_AGENTS.len())],
     };
     let mut referrer = REFERRERS[rng.random_range(0..REFERRERS.len())].to_string();
     let mut lines = Vec::new();
     let pages = 1 + rng.random_range(0..4) * rng.random_range(0..2);
     for n in 0..pages {
-        let page = if n == 0 && rng.random_bool(0.3) { "/schulden" } else { PAGES[rng.random_range(0..PAGES.len())] };
+        let page = if n == 0 && rng.random_bool(0.3) {
+            "/schulden"
+        } else {
+            PAGES[rng.random_range(0..PAGES.len())]
+        };
         let mut props = Map::new();
         let url = if rng.random_bool(0.12) {
             let (term, results) = SEARCH_TERMS[rng.random_range(0..SEARCH_TERMS.len())];
@@ -96,7 +131,14 @@ struct Visitor<'a> {
 }
 
 impl Visitor<'_> {
-    fn line(&self, at: &DateTime<Utc>, name: &str, url: &str, referrer: &str, props: Map<String, Value>) -> ImportLine {
+    fn line(
+        &self,
+        at: &DateTime<Utc>,
+        name: &str,
+        url: &str,
+        referrer: &str,
+        props: Map<String, Value>,
+    ) -> ImportLine {
         ImportLine {
             timestamp: at.to_rfc3339(),
             domain: self.domain.into(),

@@ -92,7 +92,10 @@ pub async fn import_ndjson(
     let mut progress = Progress::new(options.progress && std::io::stderr().is_terminal());
     for (index, line) in input.lines().enumerate() {
         let number = index as u64 + 1;
-        let line = line.map_err(|source| ImportError::Read { line: number, source })?;
+        let line = line.map_err(|source| ImportError::Read {
+            line: number,
+            source,
+        })?;
         if line.trim().is_empty() {
             continue;
         }
@@ -127,7 +130,8 @@ enum LineOutcome {
 
 /// One line → records, through the live decoder so both paths read events alike.
 fn process_line(pipeline: &Pipeline, line: &str) -> Result<Vec<EventRecord>, LineOutcome> {
-    let parsed: ImportLine = serde_json::from_str(line).map_err(|e| LineOutcome::Malformed(e.to_string()))?;
+    let parsed: ImportLine =
+        serde_json::from_str(line).map_err(|e| LineOutcome::Malformed(e.to_string()))?;
     let timestamp: DateTime<Utc> = DateTime::parse_from_rfc3339(&parsed.timestamp)
         .map_err(|e| LineOutcome::Malformed(format!("timestamp {:?}: {e}", parsed.timestamp)))?
         .into();
@@ -147,7 +151,8 @@ fn process_line(pipeline: &Pipeline, line: &str) -> Result<Vec<EventRecord>, Lin
         "n": parsed.name, "u": parsed.url, "d": parsed.domain, "r": parsed.referrer,
         "p": parsed.props, "revenue": parsed.revenue, "i": parsed.interactive,
     });
-    let raws = decode_plausible(body.to_string().as_bytes(), &ctx).map_err(|e| LineOutcome::Malformed(e.to_string()))?;
+    let raws = decode_plausible(body.to_string().as_bytes(), &ctx)
+        .map_err(|e| LineOutcome::Malformed(e.to_string()))?;
     let mut records = Vec::with_capacity(raws.len());
     for raw in &raws {
         match pipeline.process(raw) {
@@ -167,7 +172,11 @@ struct Progress {
 
 impl Progress {
     fn new(enabled: bool) -> Self {
-        Self { enabled, started: Instant::now(), last: Instant::now() }
+        Self {
+            enabled,
+            started: Instant::now(),
+            last: Instant::now(),
+        }
     }
 
     fn tick(&mut self, lines: u64) {

@@ -25,7 +25,10 @@ pub enum DecodeError {
     #[error("missing required field `{0}`")]
     Missing(&'static str),
     #[error("field `{field}` must be {expected}")]
-    WrongType { field: &'static str, expected: &'static str },
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+    },
     #[error("field `{field}` is longer than {max} characters")]
     TooLong { field: &'static str, max: usize },
 }
@@ -40,7 +43,8 @@ pub struct RequestContext {
 
 /// Decodes one Plausible-shaped body. A comma-separated `domain` yields one event per domain.
 pub fn decode_plausible(body: &[u8], ctx: &RequestContext) -> Result<Vec<RawEvent>, DecodeError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| DecodeError::InvalidJson(e.to_string()))?;
     let object = value.as_object().ok_or(DecodeError::NotAnObject)?;
     let name = required_str(object, "name", "n", MAX_NAME_LEN)?;
     let url = required_str(object, "url", "u", MAX_URL_LEN)?;
@@ -51,13 +55,23 @@ pub fn decode_plausible(body: &[u8], ctx: &RequestContext) -> Result<Vec<RawEven
     let interactive = match pick(object, "interactive", "i") {
         None | Some(Value::Null) => true,
         Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(DecodeError::WrongType { field: "interactive", expected: "true or false" }),
+        Some(_) => {
+            return Err(DecodeError::WrongType {
+                field: "interactive",
+                expected: "true or false",
+            })
+        }
     };
     let keep_hash = match pick(object, "hashMode", "h") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(Value::Number(n)) => n.as_i64() == Some(1),
-        Some(_) => return Err(DecodeError::WrongType { field: "h", expected: "0, 1, true or false" }),
+        Some(_) => {
+            return Err(DecodeError::WrongType {
+                field: "h",
+                expected: "0, 1, true or false",
+            })
+        }
     };
     let scroll_depth = optional_int(object, "sd")?.map(|v| v.clamp(0, 100) as u8);
     let engaged_ms = optional_int(object, "e")?.map(|v| v.clamp(0, u32::MAX as i64) as u32);
@@ -80,7 +94,10 @@ pub fn decode_plausible(body: &[u8], ctx: &RequestContext) -> Result<Vec<RawEven
         .split(',')
         .map(|d| d.trim().to_ascii_lowercase())
         .filter(|d| !d.is_empty())
-        .map(|domain| RawEvent { domain, ..base.clone() })
+        .map(|domain| RawEvent {
+            domain,
+            ..base.clone()
+        })
         .collect();
     if events.is_empty() {
         return Err(DecodeError::Missing("domain"));
@@ -111,17 +128,28 @@ fn optional_str(
 ) -> Result<Option<String>, DecodeError> {
     match pick(object, long, short) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.chars().count() > max => Err(DecodeError::TooLong { field: long, max }),
+        Some(Value::String(s)) if s.chars().count() > max => {
+            Err(DecodeError::TooLong { field: long, max })
+        }
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(DecodeError::WrongType { field: long, expected: "a string" }),
+        Some(_) => Err(DecodeError::WrongType {
+            field: long,
+            expected: "a string",
+        }),
     }
 }
 
-fn optional_int(object: &Map<String, Value>, field: &'static str) -> Result<Option<i64>, DecodeError> {
+fn optional_int(
+    object: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<i64>, DecodeError> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => Ok(n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))),
-        Some(_) => Err(DecodeError::WrongType { field, expected: "a number" }),
+        Some(_) => Err(DecodeError::WrongType {
+            field,
+            expected: "a number",
+        }),
     }
 }
 
@@ -140,7 +168,10 @@ fn decode_props(value: Option<&Value>) -> Result<Vec<(String, String)>, DecodeEr
             return decode_props(Some(&parsed));
         }
         Some(_) => {
-            return Err(DecodeError::WrongType { field: "props", expected: "an object of string values" })
+            return Err(DecodeError::WrongType {
+                field: "props",
+                expected: "an object of string values",
+            })
         }
     };
     let mut props = Vec::new();
@@ -178,7 +209,9 @@ fn decode_revenue(value: Option<&Value>) -> Result<Option<(i64, String)>, Decode
     .filter(|a| a.is_finite() && a.abs() < 1e15)
     .ok_or(wrong.clone())?;
     let currency = match object.get("currency") {
-        Some(Value::String(c)) if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => c.to_ascii_uppercase(),
+        Some(Value::String(c)) if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => {
+            c.to_ascii_uppercase()
+        }
         _ => return Err(wrong),
     };
     Ok(Some(((amount * 100.0).round() as i64, currency)))
@@ -197,7 +230,9 @@ mod tests {
 
     fn ctx() -> RequestContext {
         RequestContext {
-            received_at: DateTime::parse_from_rfc3339("2026-11-29T10:00:00Z").unwrap().into(),
+            received_at: DateTime::parse_from_rfc3339("2026-11-29T10:00:00Z")
+                .unwrap()
+                .into(),
             ip: Some("192.0.2.1".parse().unwrap()),
             user_agent: "UA".into(),
         }
@@ -210,7 +245,14 @@ mod tests {
         let a = decode_plausible(long, &ctx()).unwrap();
         let b = decode_plausible(short, &ctx()).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a[0].props, vec![("k".into(), "v".into()), ("n".into(), "3".into()), ("b".into(), "true".into())]);
+        assert_eq!(
+            a[0].props,
+            vec![
+                ("k".into(), "v".into()),
+                ("n".into(), "3".into()),
+                ("b".into(), "true".into())
+            ]
+        );
         assert_eq!(a[0].revenue, Some((1234, "EUR".into())));
         assert!(!a[0].interactive);
     }
@@ -228,7 +270,10 @@ mod tests {
     fn engagement_fields() {
         let body = br#"{"n":"engagement","u":"https://a.nl/","d":"a.nl","sd":140,"e":5300,"h":1}"#;
         let e = &decode_plausible(body, &ctx()).unwrap()[0];
-        assert_eq!((e.scroll_depth, e.engaged_ms, e.keep_hash), (Some(100), Some(5300), true));
+        assert_eq!(
+            (e.scroll_depth, e.engaged_ms, e.keep_hash),
+            (Some(100), Some(5300), true)
+        );
     }
 
     #[test]
@@ -249,7 +294,13 @@ mod tests {
                 _ => assert_eq!(&got, expected, "body {}", String::from_utf8_lossy(body)),
             }
         }
-        let long_name = format!(r#"{{"n":"{}","u":"https://a.nl/","d":"a.nl"}}"#, "x".repeat(121));
-        assert!(matches!(decode_plausible(long_name.as_bytes(), &ctx()), Err(DecodeError::TooLong { field: "name", .. })));
+        let long_name = format!(
+            r#"{{"n":"{}","u":"https://a.nl/","d":"a.nl"}}"#,
+            "x".repeat(121)
+        );
+        assert!(matches!(
+            decode_plausible(long_name.as_bytes(), &ctx()),
+            Err(DecodeError::TooLong { field: "name", .. })
+        ));
     }
 }

@@ -574,23 +574,20 @@ mod tests {
 
     #[test]
     fn javascript_undefined_is_absent() {
-        let (name, props, _) = one(&request(
+        let (name, got, _) = one(&request(
             "&e_c=Video&e_a=Play&e_n=undefined&e_v=undefined&mtm_campaign=undefined",
         ));
         assert_eq!(
-            (name.as_str(), props),
+            (name.as_str(), got),
             (
                 "Video: Play",
                 props(&[("category", "Video"), ("action", "Play")])
             )
         );
-        let (name, props, _) = one(&request(
+        let (name, got, _) = one(&request(
             "&search=wmo&search_cat=undefined&search_count=null",
         ));
-        assert_eq!(
-            (name.as_str(), props),
-            ("search", props(&[("query", "wmo")]))
-        );
+        assert_eq!((name.as_str(), got), ("search", props(&[("query", "wmo")])));
         assert_eq!(
             decode_matomo("idsite=3&rec=1&url=undefined", &ctx(), &sites()),
             Err(MatomoError::Missing("url"))

@@ -4,11 +4,13 @@
 //! [`EventRecord`] or says why it was dropped. Live traffic and imports use the
 //! same pipeline (with different salt sources), so they give identical rows.
 
-use crate::enrich::{BotDetector, BotReason, DataFiles, EnrichError, GeoLookup, ReferrerClassifier, UserAgentParser};
+use crate::enrich::{page_url, pii};
+use crate::enrich::{
+    BotDetector, BotReason, DataFiles, EnrichError, GeoLookup, ReferrerClassifier, UserAgentParser,
+};
 use crate::salts::{period_start, previous_period_start, visitor_id, SaltSource};
 use crate::sessionize::Sessionizer;
 use crate::validate::{validate, Invalid, SiteRegistry};
-use crate::enrich::{page_url, pii};
 use luister_model::{EventRecord, RawEvent, Site, UNKNOWN_SEARCH_RESULTS};
 use std::sync::Arc;
 
@@ -71,7 +73,8 @@ impl Enrichers {
         let files = &config.data_files;
         Ok(Self {
             user_agents: UserAgentParser::load(&files.regexes_yaml)?,
-            bots: BotDetector::load(files.crawler_user_agents_json.as_deref())?.with_allow_headless(config.allow_headless),
+            bots: BotDetector::load(files.crawler_user_agents_json.as_deref())?
+                .with_allow_headless(config.allow_headless),
             geo: GeoLookup::open(&files.geo_databases)?,
             referrers: ReferrerClassifier::load(files.referers_yml.as_deref())?,
         })
@@ -87,7 +90,11 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(sites: Arc<SiteRegistry>, salts: Arc<dyn SaltSource>, enrichers: Arc<Enrichers>) -> Self {
+    pub fn new(
+        sites: Arc<SiteRegistry>,
+        salts: Arc<dyn SaltSource>,
+        enrichers: Arc<Enrichers>,
+    ) -> Self {
         Self {
             sites,
             salts,
@@ -118,8 +125,14 @@ impl Pipeline {
             .map_err(|e| DropReason::InvalidUrl(e.to_string()))?;
         let timestamp = raw.timestamp.timestamp().clamp(0, u32::MAX.into()) as u32;
         let (visitor, session) = self.identify(raw, &site, timestamp)?;
-        let referral = self.enrichers.referrers.classify_page(&raw.referrer, &page, &site);
-        let geo = raw.ip.map(|ip| self.enrichers.geo.lookup(ip)).unwrap_or_default();
+        let referral = self
+            .enrichers
+            .referrers
+            .classify_page(&raw.referrer, &page, &site);
+        let geo = raw
+            .ip
+            .map(|ip| self.enrichers.geo.lookup(ip))
+            .unwrap_or_default();
         let mut record = EventRecord {
             site_id: site.domain.clone(),
             timestamp,
@@ -148,7 +161,11 @@ impl Pipeline {
             search_term: page.search_term.unwrap_or_default(),
             search_results: UNKNOWN_SEARCH_RESULTS,
             value_cents: raw.revenue.as_ref().map_or(0, |r| r.0),
-            currency: raw.revenue.as_ref().map(|r| r.1.clone()).unwrap_or_default(),
+            currency: raw
+                .revenue
+                .as_ref()
+                .map(|r| r.1.clone())
+                .unwrap_or_default(),
             interactive: raw.interactive.into(),
             scroll_depth: raw.scroll_depth.unwrap_or(u8::MAX),
             engaged_ms: raw.engaged_ms.unwrap_or(0),
@@ -159,10 +176,18 @@ impl Pipeline {
     }
 
     /// Visitor id under the current salt, continuing a visit open under the previous one.
-    fn identify(&self, raw: &RawEvent, site: &Site, timestamp: u32) -> Result<(u64, u64), DropReason> {
+    fn identify(
+        &self,
+        raw: &RawEvent,
+        site: &Site,
+        timestamp: u32,
+    ) -> Result<(u64, u64), DropReason> {
         let day = raw.timestamp.date_naive();
         let rotation = site.salt_rotation;
-        let key = self.salts.salt(rotation, period_start(rotation, day)).ok_or(DropReason::NoSalt)?;
+        let key = self
+            .salts
+            .salt(rotation, period_start(rotation, day))
+            .ok_or(DropReason::NoSalt)?;
         let current = visitor_id(key, &site.domain, raw.ip, &raw.user_agent);
         let previous = self
             .salts

@@ -24,7 +24,9 @@ pub struct SaltKey {
 pub fn period_start(rotation: SaltRotation, date: NaiveDate) -> NaiveDate {
     match rotation {
         SaltRotation::Daily => date,
-        SaltRotation::Weekly => date - chrono::Days::new(date.weekday().num_days_from_monday().into()),
+        SaltRotation::Weekly => {
+            date - chrono::Days::new(date.weekday().num_days_from_monday().into())
+        }
     }
 }
 
@@ -95,10 +97,14 @@ pub struct EphemeralSalts {
 impl SaltSource for EphemeralSalts {
     fn salt(&self, rotation: SaltRotation, period_start: NaiveDate) -> Option<SaltKey> {
         let mut keys = self.keys.lock();
-        Some(*keys.entry((rotation, period_start)).or_insert_with(|| SaltKey {
-            k0: rand::random(),
-            k1: rand::random(),
-        }))
+        Some(
+            *keys
+                .entry((rotation, period_start))
+                .or_insert_with(|| SaltKey {
+                    k0: rand::random(),
+                    k1: rand::random(),
+                }),
+        )
     }
 }
 
@@ -114,11 +120,20 @@ mod tests {
         let base = visitor_id(KEY, "a.nl", Some(ip), "UA");
         assert_eq!(base, visitor_id(KEY, "a.nl", Some(ip), "UA"));
         assert_ne!(base, visitor_id(KEY, "b.nl", Some(ip), "UA"));
-        assert_ne!(base, visitor_id(KEY, "a.nl", Some("192.0.2.2".parse().unwrap()), "UA"));
+        assert_ne!(
+            base,
+            visitor_id(KEY, "a.nl", Some("192.0.2.2".parse().unwrap()), "UA")
+        );
         assert_ne!(base, visitor_id(KEY, "a.nl", Some(ip), "UA2"));
-        assert_ne!(base, visitor_id(SaltKey { k0: 1, k1: 3 }, "a.nl", Some(ip), "UA"));
+        assert_ne!(
+            base,
+            visitor_id(SaltKey { k0: 1, k1: 3 }, "a.nl", Some(ip), "UA")
+        );
         // Field boundaries matter: ("a.n", "lUA") must not collide with ("a.nl", "UA").
-        assert_ne!(visitor_id(KEY, "a.n", None, "lUA"), visitor_id(KEY, "a.nl", None, "UA"));
+        assert_ne!(
+            visitor_id(KEY, "a.n", None, "lUA"),
+            visitor_id(KEY, "a.nl", None, "UA")
+        );
     }
 
     #[test]
@@ -128,8 +143,14 @@ mod tests {
         assert_eq!(period_start(SaltRotation::Daily, wed), wed);
         assert_eq!(period_start(SaltRotation::Weekly, wed), mon);
         assert_eq!(period_start(SaltRotation::Weekly, mon), mon);
-        assert_eq!(previous_period_start(SaltRotation::Weekly, wed), mon - chrono::Days::new(7));
-        assert_eq!(previous_period_start(SaltRotation::Daily, wed), wed - chrono::Days::new(1));
+        assert_eq!(
+            previous_period_start(SaltRotation::Weekly, wed),
+            mon - chrono::Days::new(7)
+        );
+        assert_eq!(
+            previous_period_start(SaltRotation::Daily, wed),
+            wed - chrono::Days::new(1)
+        );
     }
 
     #[test]

@@ -52,7 +52,10 @@ impl Sessionizer {
             if let Some(open) = shard.get_mut(&previous) {
                 if is_continuation(open.last_seen, timestamp) {
                     open.last_seen = open.last_seen.max(timestamp);
-                    return Assigned { visitor_id: previous, session_id: open.session_id };
+                    return Assigned {
+                        visitor_id: previous,
+                        session_id: open.session_id,
+                    };
                 }
             }
         }
@@ -66,15 +69,24 @@ impl Sessionizer {
             open.last_seen = timestamp;
         }
         open.last_seen = open.last_seen.max(timestamp);
-        Assigned { visitor_id, session_id: open.session_id }
+        Assigned {
+            visitor_id,
+            session_id: open.session_id,
+        }
     }
 
     /// Registers a session known from storage (after a restart).
     pub fn seed(&self, visitor_id: u64, session_id: u64, last_seen: u32) {
         let mut shard = self.shard(visitor_id).lock();
-        let entry = shard.entry(visitor_id).or_insert(OpenSession { session_id, last_seen });
+        let entry = shard.entry(visitor_id).or_insert(OpenSession {
+            session_id,
+            last_seen,
+        });
         if last_seen >= entry.last_seen {
-            *entry = OpenSession { session_id, last_seen };
+            *entry = OpenSession {
+                session_id,
+                last_seen,
+            };
         }
     }
 

@@ -23,7 +23,10 @@ impl SiteRegistry {
 
     /// Replaces the whole set (sites removed elsewhere disappear here).
     pub fn replace(&self, sites: impl IntoIterator<Item = Site>) {
-        *self.by_domain.write() = sites.into_iter().map(|s| (s.domain.clone(), Arc::new(s))).collect();
+        *self.by_domain.write() = sites
+            .into_iter()
+            .map(|s| (s.domain.clone(), Arc::new(s)))
+            .collect();
     }
 
     /// The site for a domain; `www.x` finds `x` and the other way round.
@@ -43,7 +46,11 @@ impl SiteRegistry {
         if id == 0 {
             return None;
         }
-        self.by_domain.read().values().find(|s| s.matomo_id == id).cloned()
+        self.by_domain
+            .read()
+            .values()
+            .find(|s| s.matomo_id == id)
+            .cloned()
     }
 
     pub fn len(&self) -> usize {
@@ -67,7 +74,10 @@ pub fn validate(event: &RawEvent, sites: &SiteRegistry) -> Result<Arc<Site>, Inv
     let site = sites.get(&event.domain).ok_or(Invalid::UnknownSite)?;
     let url = url::Url::parse(&event.url).map_err(|e| Invalid::BadUrl(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(Invalid::BadUrl(format!("{} is not an http(s) URL", url.scheme())));
+        return Err(Invalid::BadUrl(format!(
+            "{} is not an http(s) URL",
+            url.scheme()
+        )));
     }
     Ok(site)
 }
@@ -87,10 +97,23 @@ mod tests {
             ..Default::default()
         };
         assert!(validate(&event("enschede.nl", "https://enschede.nl/a"), &sites).is_ok());
-        assert!(validate(&event("www.enschede.nl", "https://www.enschede.nl/"), &sites).is_ok());
-        assert_eq!(validate(&event("hengelo.nl", "https://hengelo.nl/"), &sites).unwrap_err(), Invalid::UnknownSite);
-        assert!(matches!(validate(&event("enschede.nl", "javascript:alert(1)"), &sites), Err(Invalid::BadUrl(_))));
-        assert!(matches!(validate(&event("enschede.nl", "/relative"), &sites), Err(Invalid::BadUrl(_))));
+        assert!(validate(
+            &event("www.enschede.nl", "https://www.enschede.nl/"),
+            &sites
+        )
+        .is_ok());
+        assert_eq!(
+            validate(&event("hengelo.nl", "https://hengelo.nl/"), &sites).unwrap_err(),
+            Invalid::UnknownSite
+        );
+        assert!(matches!(
+            validate(&event("enschede.nl", "javascript:alert(1)"), &sites),
+            Err(Invalid::BadUrl(_))
+        ));
+        assert!(matches!(
+            validate(&event("enschede.nl", "/relative"), &sites),
+            Err(Invalid::BadUrl(_))
+        ));
         assert_eq!(sites.by_matomo_id(3).unwrap().domain, "enschede.nl");
         assert!(sites.by_matomo_id(0).is_none());
     }

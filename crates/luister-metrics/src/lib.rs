@@ -5,49 +5,84 @@
 
 use once_cell::sync::Lazy;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 /// The registry `/metrics` renders.
-pub static REGISTRY: Lazy<Registry> = Lazy::new(|| Registry::new_custom(Some("luister".into()), None).expect("registry"));
+pub static REGISTRY: Lazy<Registry> =
+    Lazy::new(|| Registry::new_custom(Some("luister".into()), None).expect("registry"));
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(metric: T) -> T {
-    REGISTRY.register(Box::new(metric.clone())).expect("metric registered once");
+    REGISTRY
+        .register(Box::new(metric.clone()))
+        .expect("metric registered once");
     metric
 }
 
 /// Events decoded from requests or import lines, by source (`plausible`, `matomo`, `import`).
 pub static EVENTS_RECEIVED: Lazy<IntCounterVec> = Lazy::new(|| {
-    register(IntCounterVec::new(Opts::new("events_received_total", "Events decoded, by source"), &["source"]).expect("metric"))
+    register(
+        IntCounterVec::new(
+            Opts::new("events_received_total", "Events decoded, by source"),
+            &["source"],
+        )
+        .expect("metric"),
+    )
 });
 
 /// Events written to ClickHouse.
-pub static EVENTS_STORED: Lazy<IntCounter> =
-    Lazy::new(|| register(IntCounter::new("events_stored_total", "Events written to ClickHouse").expect("metric")));
+pub static EVENTS_STORED: Lazy<IntCounter> = Lazy::new(|| {
+    register(
+        IntCounter::new("events_stored_total", "Events written to ClickHouse").expect("metric"),
+    )
+});
 
 /// Events not stored, by reason (`unknown_site`, `bot_spider`, `malformed`, …).
 pub static EVENTS_DROPPED: Lazy<IntCounterVec> = Lazy::new(|| {
-    register(IntCounterVec::new(Opts::new("events_dropped_total", "Events not stored, by reason"), &["reason"]).expect("metric"))
+    register(
+        IntCounterVec::new(
+            Opts::new("events_dropped_total", "Events not stored, by reason"),
+            &["reason"],
+        )
+        .expect("metric"),
+    )
 });
 
 /// Events waiting in the disk spool.
-pub static SPOOL_EVENTS: Lazy<IntGauge> =
-    Lazy::new(|| register(IntGauge::new("spool_events", "Events in the disk spool, not yet in ClickHouse").expect("metric")));
+pub static SPOOL_EVENTS: Lazy<IntGauge> = Lazy::new(|| {
+    register(
+        IntGauge::new(
+            "spool_events",
+            "Events in the disk spool, not yet in ClickHouse",
+        )
+        .expect("metric"),
+    )
+});
 
 /// Bytes of the disk spool.
-pub static SPOOL_BYTES: Lazy<IntGauge> =
-    Lazy::new(|| register(IntGauge::new("spool_bytes", "Bytes of the disk spool").expect("metric")));
+pub static SPOOL_BYTES: Lazy<IntGauge> = Lazy::new(|| {
+    register(IntGauge::new("spool_bytes", "Bytes of the disk spool").expect("metric"))
+});
 
 /// Spool segments waiting to be written.
-pub static SPOOL_SEGMENTS: Lazy<IntGauge> =
-    Lazy::new(|| register(IntGauge::new("spool_segments", "Sealed spool segments waiting for ClickHouse").expect("metric")));
+pub static SPOOL_SEGMENTS: Lazy<IntGauge> = Lazy::new(|| {
+    register(
+        IntGauge::new(
+            "spool_segments",
+            "Sealed spool segments waiting for ClickHouse",
+        )
+        .expect("metric"),
+    )
+});
 
 /// Events per INSERT.
 pub static BATCH_SIZE: Lazy<Histogram> = Lazy::new(|| {
     register(
         Histogram::with_opts(
-            HistogramOpts::new("batch_size_events", "Events per ClickHouse INSERT")
-                .buckets(vec![1.0, 10.0, 100.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0]),
+            HistogramOpts::new("batch_size_events", "Events per ClickHouse INSERT").buckets(vec![
+                1.0, 10.0, 100.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0,
+            ]),
         )
         .expect("metric"),
     )
@@ -57,8 +92,13 @@ pub static BATCH_SIZE: Lazy<Histogram> = Lazy::new(|| {
 pub static FLUSH_SECONDS: Lazy<Histogram> = Lazy::new(|| {
     register(
         Histogram::with_opts(
-            HistogramOpts::new("flush_duration_seconds", "Seconds per ClickHouse INSERT of a batch")
-                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "flush_duration_seconds",
+                "Seconds per ClickHouse INSERT of a batch",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
         )
         .expect("metric"),
     )
@@ -67,16 +107,22 @@ pub static FLUSH_SECONDS: Lazy<Histogram> = Lazy::new(|| {
 /// Failed ClickHouse operations, by operation (`insert`, `query`, `refresh`).
 pub static CLICKHOUSE_ERRORS: Lazy<IntCounterVec> = Lazy::new(|| {
     register(
-        IntCounterVec::new(Opts::new("clickhouse_errors_total", "Failed ClickHouse operations"), &["operation"])
-            .expect("metric"),
+        IntCounterVec::new(
+            Opts::new("clickhouse_errors_total", "Failed ClickHouse operations"),
+            &["operation"],
+        )
+        .expect("metric"),
     )
 });
 
 /// HTTP requests by matched route pattern, method and status.
 pub static HTTP_REQUESTS: Lazy<IntCounterVec> = Lazy::new(|| {
     register(
-        IntCounterVec::new(Opts::new("http_requests_total", "HTTP requests"), &["route", "method", "status"])
-            .expect("metric"),
+        IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests"),
+            &["route", "method", "status"],
+        )
+        .expect("metric"),
     )
 });
 
@@ -84,8 +130,11 @@ pub static HTTP_REQUESTS: Lazy<IntCounterVec> = Lazy::new(|| {
 pub static HTTP_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
     register(
         HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(
+                vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ],
+            ),
             &["route"],
         )
         .expect("metric"),

@@ -4,7 +4,16 @@ use serde::{Deserialize, Serialize};
 
 /// URL parameters that mark a pageview as a site search unless a site configures its own.
 pub const DEFAULT_SEARCH_PARAMS: &[&str] = &[
-    "q", "query", "search", "s", "searchword", "k", "keyword", "zoekterm", "zoeken", "trefwoord",
+    "q",
+    "query",
+    "search",
+    "s",
+    "searchword",
+    "k",
+    "keyword",
+    "zoekterm",
+    "zoeken",
+    "trefwoord",
 ];
 
 /// How often the visitor-id salt of a site changes.
@@ -60,7 +69,10 @@ impl Site {
         Self {
             domain: domain.into(),
             timezone: "Europe/Amsterdam".into(),
-            search_params: DEFAULT_SEARCH_PARAMS.iter().map(|s| s.to_string()).collect(),
+            search_params: DEFAULT_SEARCH_PARAMS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             allowed_params: Vec::new(),
             matomo_id: 0,
             extra_hosts: Vec::new(),

@@ -17,7 +17,10 @@ pub(crate) struct StoreSink(pub Store);
 
 impl EventSink for StoreSink {
     async fn write_batch(&self, batch: &[EventRecord], retry: bool) -> Result<usize, String> {
-        self.0.insert_events(batch, retry).await.map_err(|e| e.to_string())
+        self.0
+            .insert_events(batch, retry)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -48,7 +51,11 @@ impl SaltKeeper {
     }
 
     /// Creates the salt for an event's period on demand (e.g. an event just after midnight).
-    pub async fn ensure_for(&self, rotation: SaltRotation, day: NaiveDate) -> Result<(), StoreError> {
+    pub async fn ensure_for(
+        &self,
+        rotation: SaltRotation,
+        day: NaiveDate,
+    ) -> Result<(), StoreError> {
         let start = period_start(rotation, day);
         if start < previous_period_start(rotation, self.clock.now().date_naive()) {
             // Never recreate a deleted salt: ids from that period must stay unlinkable.
@@ -62,7 +69,13 @@ impl SaltKeeper {
         let rows = self.store.list_salts().await?;
         self.shared.replace(rows.into_iter().filter_map(|row| {
             let rotation = SaltRotation::parse(&row.rotation)?;
-            Some(((rotation, row.period_start_date()), SaltKey { k0: row.k0, k1: row.k1 }))
+            Some((
+                (rotation, row.period_start_date()),
+                SaltKey {
+                    k0: row.k0,
+                    k1: row.k1,
+                },
+            ))
         }));
         Ok(())
     }
@@ -76,10 +89,18 @@ fn next_period(rotation: SaltRotation, current: NaiveDate) -> NaiveDate {
 }
 
 /// Seeds the sessionizer with visits still open in ClickHouse, so a restart does not split them.
-pub(crate) async fn seed_sessions(store: &Store, pipeline: &Pipeline, now: u32) -> Result<usize, StoreError> {
-    let open = store.recent_sessions(now.saturating_sub(luister_ingest::sessionize::SESSION_TIMEOUT_SECS)).await?;
+pub(crate) async fn seed_sessions(
+    store: &Store,
+    pipeline: &Pipeline,
+    now: u32,
+) -> Result<usize, StoreError> {
+    let open = store
+        .recent_sessions(now.saturating_sub(luister_ingest::sessionize::SESSION_TIMEOUT_SECS))
+        .await?;
     for session in &open {
-        pipeline.sessions().seed(session.visitor_id, session.session_id, session.last_seen);
+        pipeline
+            .sessions()
+            .seed(session.visitor_id, session.session_id, session.last_seen);
     }
     Ok(open.len())
 }

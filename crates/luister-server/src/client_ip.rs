@@ -15,10 +15,16 @@ struct Network {
 impl Network {
     fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.prefix),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.prefix),
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                prefix_eq(&net.octets(), &ip.octets(), self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                prefix_eq(&net.octets(), &ip.octets(), self.prefix)
+            }
             (IpAddr::V6(_), IpAddr::V4(ip)) => self.contains(IpAddr::V6(ip.to_ipv6_mapped())),
-            (IpAddr::V4(_), IpAddr::V6(ip)) => ip.to_ipv4_mapped().is_some_and(|v4| self.contains(IpAddr::V4(v4))),
+            (IpAddr::V4(_), IpAddr::V6(ip)) => ip
+                .to_ipv4_mapped()
+                .is_some_and(|v4| self.contains(IpAddr::V4(v4))),
         }
     }
 }
@@ -54,7 +60,9 @@ fn parse_network(entry: &str) -> Result<Network, String> {
         Some((addr, prefix)) => (addr, Some(prefix)),
         None => (entry, None),
     };
-    let addr: IpAddr = addr.parse().map_err(|_| format!("{entry:?} is not an IP address or CIDR network"))?;
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("{entry:?} is not an IP address or CIDR network"))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = match prefix {
         Some(p) => p
@@ -82,10 +90,14 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return Some(peer);
         }
-        let Some(header) = forwarded_for else { return Some(peer) };
+        let Some(header) = forwarded_for else {
+            return Some(peer);
+        };
         let mut client = peer;
         for hop in header.rsplit(',') {
-            let Some(ip) = parse_hop(hop.trim()) else { break };
+            let Some(ip) = parse_hop(hop.trim()) else {
+                break;
+            };
             client = ip;
             if !self.trusts(ip) {
                 break;
@@ -98,9 +110,10 @@ impl TrustedProxies {
 /// `1.2.3.4`, `1.2.3.4:5678`, `[::1]:80` or `::1`.
 fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse().ok().or_else(|| {
-        let host = hop.strip_prefix('[').and_then(|h| h.split(']').next()).unwrap_or_else(|| {
-            hop.rsplit_once(':').map_or(hop, |(h, _)| h)
-        });
+        let host = hop
+            .strip_prefix('[')
+            .and_then(|h| h.split(']').next())
+            .unwrap_or_else(|| hop.rsplit_once(':').map_or(hop, |(h, _)| h));
         host.parse().ok()
     })
 }
@@ -117,13 +130,31 @@ mod tests {
     fn forwarded_for_only_from_trusted_peers() {
         let trusted: TrustedProxies = "10.0.0.0/8, 127.0.0.1".parse().unwrap();
         let xff = Some("203.0.113.9, 10.1.1.1");
-        assert_eq!(trusted.client_ip(Some(ip("10.2.2.2")), xff), Some(ip("203.0.113.9")));
-        assert_eq!(trusted.client_ip(Some(ip("198.51.100.1")), xff), Some(ip("198.51.100.1")));
+        assert_eq!(
+            trusted.client_ip(Some(ip("10.2.2.2")), xff),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(
+            trusted.client_ip(Some(ip("198.51.100.1")), xff),
+            Some(ip("198.51.100.1"))
+        );
         // A client-supplied first entry is ignored when a later hop is untrusted.
-        assert_eq!(trusted.client_ip(Some(ip("127.0.0.1")), Some("1.1.1.1, 198.51.100.7")), Some(ip("198.51.100.7")));
-        assert_eq!(trusted.client_ip(Some(ip("127.0.0.1")), Some("[2001:db8::1]:443")), Some(ip("2001:db8::1")));
-        assert_eq!(trusted.client_ip(Some(ip("127.0.0.1")), Some("garbage")), Some(ip("127.0.0.1")));
-        assert_eq!(TrustedProxies::default().client_ip(Some(ip("10.0.0.1")), xff), Some(ip("10.0.0.1")));
+        assert_eq!(
+            trusted.client_ip(Some(ip("127.0.0.1")), Some("1.1.1.1, 198.51.100.7")),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            trusted.client_ip(Some(ip("127.0.0.1")), Some("[2001:db8::1]:443")),
+            Some(ip("2001:db8::1"))
+        );
+        assert_eq!(
+            trusted.client_ip(Some(ip("127.0.0.1")), Some("garbage")),
+            Some(ip("127.0.0.1"))
+        );
+        assert_eq!(
+            TrustedProxies::default().client_ip(Some(ip("10.0.0.1")), xff),
+            Some(ip("10.0.0.1"))
+        );
         assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
         assert!("nonsense".parse::<TrustedProxies>().is_err());
     }

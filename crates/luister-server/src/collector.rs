@@ -12,7 +12,10 @@ use serde_json::json;
 
 /// The request facts the pipeline needs: when, from which client address, which browser.
 pub(crate) fn request_context(req: &HttpRequest, state: &AppState) -> RequestContext {
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
     let peer = req.peer_addr().map(|a| a.ip());
     RequestContext {
         received_at: state.clock.now(),
@@ -28,20 +31,36 @@ pub(crate) fn request_context(req: &HttpRequest, state: &AppState) -> RequestCon
     }
 }
 
-pub(crate) async fn post_event(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn post_event(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let ctx = request_context(&req, &state);
     let events = match decode_plausible(&body, &ctx) {
         Ok(events) => events,
         Err(e) => {
-            metrics::EVENTS_DROPPED.with_label_values(&["malformed"]).inc();
+            metrics::EVENTS_DROPPED
+                .with_label_values(&["malformed"])
+                .inc();
             return error(actix_web::http::StatusCode::BAD_REQUEST, &e.to_string());
         }
     };
-    metrics::EVENTS_RECEIVED.with_label_values(&["plausible"]).inc_by(events.len() as u64);
+    metrics::EVENTS_RECEIVED
+        .with_label_values(&["plausible"])
+        .inc_by(events.len() as u64);
     match ingest(&state, &events).await {
-        Ok(_) => HttpResponse::Accepted().content_type("text/plain").body("ok"),
-        Err(IngestRefusal::Client(reason)) => error(actix_web::http::StatusCode::BAD_REQUEST, &reason.to_string()),
-        Err(IngestRefusal::Spool(e)) => error(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Ok(_) => HttpResponse::Accepted()
+            .content_type("text/plain")
+            .body("ok"),
+        Err(IngestRefusal::Client(reason)) => error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            &reason.to_string(),
+        ),
+        Err(IngestRefusal::Spool(e)) => error(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            &e.to_string(),
+        ),
     }
 }
 
@@ -62,7 +81,9 @@ pub(crate) async fn ingest(state: &AppState, events: &[RawEvent]) -> Result<usiz
         match process(state, raw).await {
             Ok(record) => records.push(record),
             Err(reason) => {
-                metrics::EVENTS_DROPPED.with_label_values(&[reason.as_str()]).inc();
+                metrics::EVENTS_DROPPED
+                    .with_label_values(&[reason.as_str()])
+                    .inc();
                 if reason.is_client_error() {
                     client_error = Some(reason);
                 }
@@ -76,7 +97,9 @@ pub(crate) async fn ingest(state: &AppState, events: &[RawEvent]) -> Result<usiz
         };
     }
     state.spool.append(&records).map_err(|e| {
-        metrics::EVENTS_DROPPED.with_label_values(&["spool_refused"]).inc_by(records.len() as u64);
+        metrics::EVENTS_DROPPED
+            .with_label_values(&["spool_refused"])
+            .inc_by(records.len() as u64);
         IngestRefusal::Spool(e)
     })?;
     Ok(records.len())
@@ -86,9 +109,20 @@ pub(crate) async fn ingest(state: &AppState, events: &[RawEvent]) -> Result<usiz
 async fn process(state: &AppState, raw: &RawEvent) -> Result<EventRecord, DropReason> {
     match state.pipeline.process(raw) {
         Err(DropReason::NoSalt) => {
-            let rotation = state.pipeline.sites().get(&raw.domain).map(|s| s.salt_rotation).unwrap_or_default();
-            if let Err(e) = state.salts.ensure_for(rotation, raw.timestamp.date_naive()).await {
-                metrics::CLICKHOUSE_ERRORS.with_label_values(&["salt"]).inc();
+            let rotation = state
+                .pipeline
+                .sites()
+                .get(&raw.domain)
+                .map(|s| s.salt_rotation)
+                .unwrap_or_default();
+            if let Err(e) = state
+                .salts
+                .ensure_for(rotation, raw.timestamp.date_naive())
+                .await
+            {
+                metrics::CLICKHOUSE_ERRORS
+                    .with_label_values(&["salt"])
+                    .inc();
                 tracing::warn!("creating salt: {e}");
             }
             state.pipeline.process(raw)

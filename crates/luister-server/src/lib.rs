@@ -17,5 +17,5 @@ mod tracker;
 
 pub use client_ip::TrustedProxies;
 pub use server::{start, ServerHandle, StartError};
-pub use tracker::versioned_path;
 pub use state::{AppState, ServerSettings};
+pub use tracker::versioned_path;

@@ -13,7 +13,9 @@ pub(crate) async fn health() -> HttpResponse {
 pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let clickhouse = state.store.ping().await;
     let probe = state.spool.dir().join(".ready-probe");
-    let spool = std::fs::write(&probe, b"ok").and_then(|_| std::fs::remove_file(&probe)).is_ok();
+    let spool = std::fs::write(&probe, b"ok")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .is_ok();
     let body = json!({
         "clickhouse": if clickhouse { "ok" } else { "unreachable" },
         "spool": if spool { "ok" } else { "not writable" },

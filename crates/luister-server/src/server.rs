@@ -60,7 +60,10 @@ pub enum StartError {
     #[error("clickhouse: {0}")]
     Store(#[from] luister_store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Loads sites, salts and open sessions, then serves HTTP on `settings.listen`.
@@ -85,7 +88,11 @@ pub async fn start(
     seed_sessions(&store, &pipeline, now).await?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let flusher = Flusher::new(spool.clone(), StoreSink(store.clone()), settings.flusher.clone());
+    let flusher = Flusher::new(
+        spool.clone(),
+        StoreSink(store.clone()),
+        settings.flusher.clone(),
+    );
     let flusher = tokio::spawn(flusher.run(shutdown_rx.clone()));
     tokio::spawn(upkeep(
         store.clone(),
@@ -138,7 +145,10 @@ pub async fn start(
     }
     let server = server
         .bind(settings.listen)
-        .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
     let addr = server.addrs().first().copied().unwrap_or(settings.listen);
     let server = server.run();
     let http = server.handle();

@@ -17,7 +17,10 @@ struct Script {
 fn scripts() -> &'static [(&'static str, Script); 2] {
     static SCRIPTS: OnceLock<[(&'static str, Script); 2]> = OnceLock::new();
     SCRIPTS.get_or_init(|| {
-        [("script", Script::new(DEFAULT_SCRIPT)), ("script.full", Script::new(FULL_SCRIPT))]
+        [
+            ("script", Script::new(DEFAULT_SCRIPT)),
+            ("script.full", Script::new(FULL_SCRIPT)),
+        ]
     })
 }
 
@@ -32,7 +35,9 @@ impl Script {
 
 /// A stable content hash for ETags and versioned paths (not for security).
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The versioned path of a variant, e.g. `/js/script.1a2b….js`, for long-lived caching.
@@ -65,7 +70,11 @@ pub(crate) async fn serve(req: HttpRequest, file: web::Path<String>) -> HttpResp
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-        let mut response = if matches { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+        let mut response = if matches {
+            HttpResponse::NotModified()
+        } else {
+            HttpResponse::Ok()
+        };
         response
             .insert_header((header::ETAG, etag))
             .insert_header((header::CACHE_CONTROL, cache))
@@ -73,7 +82,9 @@ pub(crate) async fn serve(req: HttpRequest, file: web::Path<String>) -> HttpResp
         return if matches {
             response.finish()
         } else {
-            response.content_type("application/javascript; charset=utf-8").body(script.body)
+            response
+                .content_type("application/javascript; charset=utf-8")
+                .body(script.body)
         };
     }
     HttpResponse::NotFound().finish()

@@ -15,7 +15,11 @@ use tokio::sync::watch;
 /// (a failure with unknown outcome, or a segment left by a previous run), so the sink
 /// must not store an event twice.
 pub trait EventSink: Send + Sync + 'static {
-    fn write_batch(&self, batch: &[EventRecord], retry: bool) -> impl Future<Output = Result<usize, String>> + Send;
+    fn write_batch(
+        &self,
+        batch: &[EventRecord],
+        retry: bool,
+    ) -> impl Future<Output = Result<usize, String>> + Send;
 }
 
 /// Flusher timing.
@@ -51,7 +55,11 @@ pub struct Flusher<S: EventSink> {
 impl<S: EventSink> Flusher<S> {
     /// Segments already sealed at start come from an earlier run: treat them as uncertain.
     pub fn new(spool: Arc<Spool>, sink: S, config: FlusherConfig) -> Self {
-        let uncertain = spool.ready_segments().unwrap_or_default().into_iter().collect();
+        let uncertain = spool
+            .ready_segments()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         Self {
             spool,
             sink,
@@ -73,7 +81,9 @@ impl<S: EventSink> Flusher<S> {
             match self.flush_ready().await {
                 Ok(_) => backoff = Duration::from_millis(100),
                 Err(e) => {
-                    tracing::warn!("writing events to clickhouse failed, will retry in {backoff:?}: {e}");
+                    tracing::warn!(
+                        "writing events to clickhouse failed, will retry in {backoff:?}: {e}"
+                    );
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = shutdown.changed() => {}
@@ -119,7 +129,9 @@ impl<S: EventSink> Flusher<S> {
             let (records, unreadable) = segment::read_segment(&path).map_err(|e| e.to_string())?;
             if unreadable > 0 {
                 tracing::warn!("{}: skipped {unreadable} torn line(s)", path.display());
-                metrics::EVENTS_DROPPED.with_label_values(&["spool_torn_line"]).inc_by(unreadable as u64);
+                metrics::EVENTS_DROPPED
+                    .with_label_values(&["spool_torn_line"])
+                    .inc_by(unreadable as u64);
             }
             let retry = self.uncertain.contains(&path);
             let started = Instant::now();
@@ -130,14 +142,18 @@ impl<S: EventSink> Flusher<S> {
                         metrics::BATCH_SIZE.observe(chunk.len() as f64);
                     }
                     Err(e) => {
-                        metrics::CLICKHOUSE_ERRORS.with_label_values(&["insert"]).inc();
+                        metrics::CLICKHOUSE_ERRORS
+                            .with_label_values(&["insert"])
+                            .inc();
                         self.uncertain.insert(path);
                         return Err(e);
                     }
                 }
             }
             metrics::FLUSH_SECONDS.observe(started.elapsed().as_secs_f64());
-            self.spool.acknowledge(&path, records.len()).map_err(|e| e.to_string())?;
+            self.spool
+                .acknowledge(&path, records.len())
+                .map_err(|e| e.to_string())?;
             self.uncertain.remove(&path);
             written += records.len();
         }
@@ -182,7 +198,11 @@ mod tests {
     }
 
     fn record(id: u64) -> EventRecord {
-        EventRecord { event_id: id, site_id: "a.nl".into(), ..Default::default() }
+        EventRecord {
+            event_id: id,
+            site_id: "a.nl".into(),
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
@@ -232,9 +252,16 @@ mod tests {
     #[tokio::test]
     async fn full_spool_refuses_instead_of_filling_the_disk() {
         let dir = tempfile::tempdir().unwrap();
-        let spool = Spool::open(SpoolConfig { max_bytes: 10, ..config(dir.path()) }).unwrap();
+        let spool = Spool::open(SpoolConfig {
+            max_bytes: 10,
+            ..config(dir.path())
+        })
+        .unwrap();
         spool.append(&[record(1)]).unwrap();
-        assert!(matches!(spool.append(&[record(2)]), Err(crate::SpoolError::Full(_))));
+        assert!(matches!(
+            spool.append(&[record(2)]),
+            Err(crate::SpoolError::Full(_))
+        ));
     }
 
     #[test]

@@ -17,7 +17,11 @@ pub fn segment_path(dir: &Path, sequence: u64, suffix: &str) -> PathBuf {
 
 /// The sequence number in a segment file name.
 pub fn sequence_of(path: &Path) -> Option<u64> {
-    path.file_stem()?.to_str()?.strip_prefix("seg-")?.parse().ok()
+    path.file_stem()?
+        .to_str()?
+        .strip_prefix("seg-")?
+        .parse()
+        .ok()
 }
 
 /// Reads a sealed segment. A torn last line (a crash mid-write of an event that was

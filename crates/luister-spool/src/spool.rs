@@ -69,8 +69,14 @@ impl SpoolStats {
     }
 
     pub(crate) fn remove(&self, events: u64, bytes: u64) {
-        let e = self.events.fetch_sub(events.min(self.events()), Ordering::Relaxed).saturating_sub(events);
-        let b = self.bytes.fetch_sub(bytes.min(self.bytes()), Ordering::Relaxed).saturating_sub(bytes);
+        let e = self
+            .events
+            .fetch_sub(events.min(self.events()), Ordering::Relaxed)
+            .saturating_sub(events);
+        let b = self
+            .bytes
+            .fetch_sub(bytes.min(self.bytes()), Ordering::Relaxed)
+            .saturating_sub(bytes);
         metrics::SPOOL_EVENTS.set(e as i64);
         metrics::SPOOL_BYTES.set(b as i64);
     }
@@ -100,7 +106,9 @@ impl Spool {
         let stats = SpoolStats::default();
         for entry in std::fs::read_dir(&config.dir)? {
             let path = entry?.path();
-            let Some(sequence) = segment::sequence_of(&path) else { continue };
+            let Some(sequence) = segment::sequence_of(&path) else {
+                continue;
+            };
             last_sequence = last_sequence.max(sequence);
             if path.extension().and_then(|e| e.to_str()) == Some(OPEN_SUFFIX) {
                 std::fs::rename(&path, path.with_extension(READY_SUFFIX))?;
@@ -206,7 +214,10 @@ impl Spool {
     fn new_segment(&self) -> Result<OpenSegment, SpoolError> {
         let sequence = self.next_sequence.fetch_add(1, Ordering::Relaxed);
         let path = segment::segment_path(&self.config.dir, sequence, OPEN_SUFFIX);
-        let file = OpenOptions::new().create_new(true).append(true).open(&path)?;
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)?;
         Ok(OpenSegment {
             file,
             path,

@@ -24,18 +24,21 @@ impl Store {
     /// Connects, creates the database if needed and detects the server version.
     pub async fn connect(settings: ClickHouseSettings) -> Result<Self, StoreError> {
         let base = base_client(&settings);
-        let server_version: String = base
-            .query("SELECT version()")
-            .fetch_one()
-            .await
-            .map_err(|e| StoreError::Unreachable {
-                url: settings.url.clone(),
-                reason: e.to_string(),
-            })?;
+        let server_version: String =
+            base.query("SELECT version()")
+                .fetch_one()
+                .await
+                .map_err(|e| StoreError::Unreachable {
+                    url: settings.url.clone(),
+                    reason: e.to_string(),
+                })?;
         check_identifier("database", &settings.database)?;
-        base.query(&format!("CREATE DATABASE IF NOT EXISTS `{}`", settings.database))
-            .execute()
-            .await?;
+        base.query(&format!(
+            "CREATE DATABASE IF NOT EXISTS `{}`",
+            settings.database
+        ))
+        .execute()
+        .await?;
         let mut client = base.with_database(&settings.database);
         if is_legacy(&server_version) {
             // 18.x needs this to read `LowCardinality` columns; current releases reject the setting.
@@ -64,13 +67,20 @@ impl Store {
 
     /// True when ClickHouse answers a trivial query.
     pub async fn ping(&self) -> bool {
-        self.client.query("SELECT 1").fetch_one::<u8>().await.is_ok()
+        self.client
+            .query("SELECT 1")
+            .fetch_one::<u8>()
+            .await
+            .is_ok()
     }
 
     /// Drops the whole database; for tests and `luister` resets only.
     pub async fn drop_database(&self) -> Result<(), StoreError> {
         base_client(&self.settings)
-            .query(&format!("DROP DATABASE IF EXISTS `{}`", self.settings.database))
+            .query(&format!(
+                "DROP DATABASE IF EXISTS `{}`",
+                self.settings.database
+            ))
             .execute()
             .await?;
         Ok(())

@@ -108,9 +108,13 @@ impl EmbeddedClickHouse {
     /// Starts the server again on the same port and data (after `stop` or `kill`).
     pub async fn restart(&mut self) -> Result<(), StoreError> {
         self.stop().await;
-        let binary = Self::find_binary().ok_or_else(|| StoreError::Embedded("binary gone".into()))?;
+        let binary =
+            Self::find_binary().ok_or_else(|| StoreError::Embedded("binary gone".into()))?;
         let child = Command::new(binary)
-            .arg(format!("--config-file={}", self.dir.join("config.xml").display()))
+            .arg(format!(
+                "--config-file={}",
+                self.dir.join("config.xml").display()
+            ))
             .current_dir(&self.dir)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -156,7 +160,9 @@ impl Drop for EmbeddedClickHouse {
 /// Answers whether `GET /ping` on the port says `Ok.`.
 async fn ping(port: u16) -> bool {
     let attempt = async {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()?;
         stream
             .write_all(b"GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
             .await
@@ -177,7 +183,8 @@ async fn stop_leftover(dir: &Path) {
     let pid_file = dir.join("luister-clickhouse.pid");
     if let Ok(pid) = std::fs::read_to_string(&pid_file) {
         if let Ok(pid) = pid.trim().parse::<u32>() {
-            let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline =
+                std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             if cmdline.contains("clickhouse") {
                 terminate(pid).await;
                 for _ in 0..100 {

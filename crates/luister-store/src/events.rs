@@ -19,10 +19,17 @@ impl Store {
     /// With `retry` set (an earlier attempt of this batch failed, possibly after
     /// ClickHouse had stored some or all of it), first asks which `event_id`s already
     /// landed and inserts only the rest; this is what makes spool replays exactly-once.
-    pub async fn insert_events(&self, batch: &[EventRecord], retry: bool) -> Result<usize, StoreError> {
+    pub async fn insert_events(
+        &self,
+        batch: &[EventRecord],
+        retry: bool,
+    ) -> Result<usize, StoreError> {
         let missing: Vec<&EventRecord> = if retry {
             let present = self.present_event_ids(batch).await?;
-            batch.iter().filter(|e| !present.contains(&e.event_id)).collect()
+            batch
+                .iter()
+                .filter(|e| !present.contains(&e.event_id))
+                .collect()
         } else {
             batch.iter().collect()
         };
@@ -37,13 +44,18 @@ impl Store {
         Ok(missing.len())
     }
 
-    async fn present_event_ids(&self, batch: &[EventRecord]) -> Result<std::collections::HashSet<u64>, StoreError> {
+    async fn present_event_ids(
+        &self,
+        batch: &[EventRecord],
+    ) -> Result<std::collections::HashSet<u64>, StoreError> {
         let Some(first) = batch.first() else {
             return Ok(Default::default());
         };
-        let (min, max) = batch.iter().fold((first.timestamp, first.timestamp), |(lo, hi), e| {
-            (lo.min(e.timestamp), hi.max(e.timestamp))
-        });
+        let (min, max) = batch
+            .iter()
+            .fold((first.timestamp, first.timestamp), |(lo, hi), e| {
+                (lo.min(e.timestamp), hi.max(e.timestamp))
+            });
         let ids: Vec<u64> = batch.iter().map(|e| e.event_id).collect();
         let sites: Vec<&str> = {
             let mut s: Vec<&str> = batch.iter().map(|e| e.site_id.as_str()).collect();

@@ -38,7 +38,11 @@ impl Store {
     ///
     /// When two collectors create one at the same moment, both then read the oldest
     /// row, so they agree from the first read on.
-    pub async fn ensure_salt(&self, rotation: &str, period_start: NaiveDate) -> Result<SaltRow, StoreError> {
+    pub async fn ensure_salt(
+        &self,
+        rotation: &str,
+        period_start: NaiveDate,
+    ) -> Result<SaltRow, StoreError> {
         if let Some(row) = self.read_salt(rotation, period_start).await? {
             return Ok(row);
         }
@@ -52,10 +56,17 @@ impl Store {
         let mut insert = self.client.insert::<SaltRow>("salts").await?;
         insert.write(&candidate).await?;
         insert.end().await?;
-        Ok(self.read_salt(rotation, period_start).await?.unwrap_or(candidate))
+        Ok(self
+            .read_salt(rotation, period_start)
+            .await?
+            .unwrap_or(candidate))
     }
 
-    async fn read_salt(&self, rotation: &str, period_start: NaiveDate) -> Result<Option<SaltRow>, StoreError> {
+    async fn read_salt(
+        &self,
+        rotation: &str,
+        period_start: NaiveDate,
+    ) -> Result<Option<SaltRow>, StoreError> {
         Ok(self
             .client
             .query(
@@ -71,7 +82,11 @@ impl Store {
     /// Deletes every `rotation` salt whose period started before `keep_from`; returns how many.
     ///
     /// Dropping the partition removes the key at once (a mutation would linger).
-    pub async fn delete_salts_before(&self, rotation: &str, keep_from: NaiveDate) -> Result<usize, StoreError> {
+    pub async fn delete_salts_before(
+        &self,
+        rotation: &str,
+        keep_from: NaiveDate,
+    ) -> Result<usize, StoreError> {
         #[derive(Deserialize, clickhouse::Row)]
         struct Period {
             period_start: u16,
@@ -84,9 +99,14 @@ impl Store {
             .fetch_all()
             .await?;
         for period in &old {
-            let day = (epoch() + chrono::Days::new(period.period_start.into())).format("%Y%m%d").to_string();
+            let day = (epoch() + chrono::Days::new(period.period_start.into()))
+                .format("%Y%m%d")
+                .to_string();
             self.client
-                .query(&format!("ALTER TABLE salts DROP PARTITION ('{}', {day})", escape_rotation(rotation)?))
+                .query(&format!(
+                    "ALTER TABLE salts DROP PARTITION ('{}', {day})",
+                    escape_rotation(rotation)?
+                ))
                 .execute()
                 .await?;
         }

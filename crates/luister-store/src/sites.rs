@@ -55,7 +55,12 @@ pub(crate) fn version_now() -> u64 {
     let mut last = LAST.load(std::sync::atomic::Ordering::Relaxed);
     loop {
         let next = nanos.max(last + 1);
-        match LAST.compare_exchange(last, next, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed) {
+        match LAST.compare_exchange(
+            last,
+            next,
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+        ) {
             Ok(_) => return next,
             Err(seen) => last = seen,
         }
@@ -90,7 +95,12 @@ impl Store {
             return Err(StoreError::SiteExists(site.domain.clone()));
         }
         if site.matomo_id != 0 {
-            if let Some(other) = self.list_sites().await?.into_iter().find(|s| s.matomo_id == site.matomo_id) {
+            if let Some(other) = self
+                .list_sites()
+                .await?
+                .into_iter()
+                .find(|s| s.matomo_id == site.matomo_id)
+            {
                 return Err(StoreError::Invalid {
                     field: "matomo_id",
                     reason: format!("{} is already used by {}", site.matomo_id, other.domain),
@@ -138,15 +148,20 @@ fn validate_site(site: &Site) -> Result<(), StoreError> {
     if !domain_ok {
         return Err(StoreError::Invalid {
             field: "domain",
-            reason: format!("{:?} is not a lower-case host name like gemeente.nl", site.domain),
+            reason: format!(
+                "{:?} is not a lower-case host name like gemeente.nl",
+                site.domain
+            ),
         });
     }
     if site.timezone.parse::<chrono_tz::Tz>().is_err() {
         return Err(StoreError::Invalid {
             field: "timezone",
-            reason: format!("{:?} is not an IANA time zone like Europe/Amsterdam", site.timezone),
+            reason: format!(
+                "{:?} is not an IANA time zone like Europe/Amsterdam",
+                site.timezone
+            ),
         });
     }
     Ok(())
 }
-

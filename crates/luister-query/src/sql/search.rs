@@ -45,24 +45,23 @@ pub fn terms(plan: &TermsPlan) -> Sql {
          FROM events WHERE ",
     )
     .append(&sessions_where(plan.scope, plan.goals))
-    .push(" GROUP BY session_id HAVING length(list) > 0) ARRAY JOIN list AS s GROUP BY term");
+    .push(" GROUP BY session_id HAVING length(list) > 0) ARRAY JOIN list AS s");
+    if plan.report == SearchReport::New {
+        // In WHERE, not HAVING: 18.16 cannot resolve a filtered subquery inside HAVING.
+        let previous = plan.scope.previous();
+        sql.push(" WHERE tupleElement(s, 1) NOT IN (SELECT search_term FROM events WHERE ")
+            .append(&sessions_where(&previous, plan.goals))
+            .push(" AND search_term != '')");
+    }
+    sql.push(" GROUP BY term");
     let mut having = Vec::new();
     if let Some(only) = &plan.only {
         let mut h = Sql::new();
         h.push("has(").bind(only.clone()).push(", term)");
         having.push(h);
     }
-    match plan.report {
-        SearchReport::Terms => {}
-        SearchReport::ZeroResults => having.push(super::lit("zero_results > 0")),
-        SearchReport::New => {
-            let previous = plan.scope.previous();
-            let mut h = Sql::new();
-            h.push("term NOT IN (SELECT search_term FROM events WHERE ")
-                .append(&sessions_where(&previous, plan.goals))
-                .push(" AND search_term != '')");
-            having.push(h);
-        }
+    if plan.report == SearchReport::ZeroResults {
+        having.push(super::lit("zero_results > 0"));
     }
     if !having.is_empty() {
         sql.push(" HAVING ").join(&having, " AND ");
@@ -174,9 +173,9 @@ mod tests {
              groupArrayIf(tuple(search_term, timestamp, search_results), search_term != '') AS list \
              FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
              AND name != 'engagement' GROUP BY session_id HAVING length(list) > 0) ARRAY JOIN list AS s \
-             GROUP BY term HAVING term NOT IN (SELECT search_term FROM events WHERE site_id = ? \
+             WHERE tupleElement(s, 1) NOT IN (SELECT search_term FROM events WHERE site_id = ? \
              AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
-             AND search_term != '') ORDER BY searches DESC, term ASC LIMIT ? OFFSET ?"
+             AND search_term != '') GROUP BY term ORDER BY searches DESC, term ASC LIMIT ? OFFSET ?"
         );
     }
 

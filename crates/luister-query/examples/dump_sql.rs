@@ -1,0 +1,190 @@
+//! Prints every schema statement and every query shape the SQL compiler produces, one JSON
+//! object per line (`{"kind", "name", "sql"}`), for `tests/chdb/check_sql.py`, which runs
+//! them on current ClickHouse (chDB). The integration tests run the same shapes on 18.16.
+//!
+//! `cargo run -q -p luister-query --example dump_sql > target/sql-shapes.jsonl`
+
+use luister_query::sql::{funnel, goals, search, stats};
+use luister_query::*;
+use luister_store::Goal;
+
+fn emit(kind: &str, name: &str, sql: &str) {
+    let line = serde_json::json!({ "kind": kind, "name": name, "sql": sql });
+    println!("{line}");
+}
+
+fn scope(filters: &str) -> Scope {
+    let date = "2026-11-02".parse().expect("date");
+    let now = "2026-11-03T12:00:00Z".parse().expect("now");
+    let range = DateRange::ending(Period::Days7, date);
+    let mut s = Scope::new(luister_model::Site::new("enschede.nl"), range, now).expect("scope");
+    s.filters = filter::parse_filters("filters", filters).expect("filters");
+    s
+}
+
+/// Filter sets covering every condition form: none, wildcard, negation, or, props, goals, visit.
+const FILTERS: &[&str] = &[
+    "",
+    "event:page==/schulden/**;event:hostname!=x.nl|y.nl",
+    "event:props:wijk==Noord|Zuid;event:name!=Scroll",
+    "event:goal==Aanvraag|Visit /klaar/*",
+    "visit:source==Google|Bing;visit:country!=NL;visit:entry_page==/a*;visit:exit_page==/b",
+    "event:page==/exact;visit:city==Ens*;visit:utm_campaign!=dec",
+];
+
+fn goals() -> Vec<Goal> {
+    let mut page = Goal::page("enschede.nl", "/klaar/**");
+    page.display_name = "Klaar".into();
+    vec![Goal::event("enschede.nl", "Aanvraag"), page]
+}
+
+fn groupings() -> Vec<stats::Grouping> {
+    let mut all = vec![stats::Grouping::Total];
+    for i in [
+        Interval::Hour,
+        Interval::Date,
+        Interval::Week,
+        Interval::Month,
+    ] {
+        all.push(stats::Grouping::Bucket(i));
+    }
+    for p in Property::allowed().split(", ") {
+        let p = p.replace("<key>", "wijk");
+        if p != "event:goal" {
+            all.push(stats::Grouping::Property(
+                Property::parse(&p).expect("property"),
+            ));
+        }
+    }
+    all
+}
+
+fn stats_shapes(goals: &[Goal]) {
+    for (fi, filters) in FILTERS.iter().enumerate() {
+        let scope = scope(filters);
+        for (gi, grouping) in groupings().into_iter().enumerate() {
+            let visit_dim = matches!(&grouping, stats::Grouping::Property(p) if p.is_visit());
+            let plan = stats::StatsPlan {
+                scope: &scope,
+                goals,
+                grouping,
+                order: if gi % 2 == 0 {
+                    Metric::Visitors
+                } else {
+                    Metric::BounceRate
+                },
+                page: Some(Pagination {
+                    limit: 10,
+                    page: 1 + u32::from(gi % 4 == 3),
+                }),
+                keys: (gi % 5 == 4)
+                    .then(|| ["/", "Google", "NL", "/zoeken"].map(String::from).to_vec()),
+            };
+            if !visit_dim {
+                emit(
+                    "query",
+                    &format!("event_stats f{fi} g{gi}"),
+                    &stats::event_stats(&plan).render(),
+                );
+            }
+            emit(
+                "query",
+                &format!("session_stats f{fi} g{gi}"),
+                &stats::session_stats(&plan).render(),
+            );
+        }
+        emit(
+            "query",
+            &format!("goal_counts f{fi}"),
+            &goals::goal_counts(&scope, goals).render(),
+        );
+    }
+    emit(
+        "query",
+        "realtime",
+        &stats::realtime_visitors("enschede.nl", 1_793_700_000).render(),
+    );
+}
+
+fn funnel_shapes(goals: &[Goal]) {
+    for (fi, filters) in FILTERS.iter().enumerate() {
+        for breakdown in [None, Some(Property::Source), Some(Property::EntryPage)] {
+            let q = FunnelQuery {
+                scope: scope(filters),
+                steps: vec![
+                    FunnelStep::Page("/schulden/*".into()),
+                    FunnelStep::Page("/exact".into()),
+                    FunnelStep::Search("*".into()),
+                    FunnelStep::Search("huur*".into()),
+                    FunnelStep::Event("Aanvraag".into()),
+                ],
+                window_seconds: 3600,
+                breakdown: breakdown.clone(),
+                pagination: Pagination::default(),
+            };
+            emit(
+                "query",
+                &format!("funnel f{fi} {breakdown:?}"),
+                &funnel::funnel(&q, goals).render(),
+            );
+        }
+    }
+}
+
+fn search_shapes(goals: &[Goal]) {
+    for (fi, filters) in FILTERS.iter().enumerate() {
+        let scope = scope(filters);
+        for report in [
+            SearchReport::Terms,
+            SearchReport::ZeroResults,
+            SearchReport::New,
+        ] {
+            for only in [None, Some(vec!["huur".to_string()])] {
+                let plan = search::TermsPlan {
+                    scope: &scope,
+                    goals,
+                    report,
+                    page: Some(Pagination::default()),
+                    only,
+                };
+                emit(
+                    "query",
+                    &format!("terms f{fi} {report:?}"),
+                    &search::terms(&plan).render(),
+                );
+            }
+        }
+        emit(
+            "query",
+            &format!("next_pages f{fi}"),
+            &search::next_pages(&scope, goals, "huur", Pagination::default()).render(),
+        );
+        emit(
+            "query",
+            &format!("conversions_after f{fi}"),
+            &search::conversions_after(&scope, goals, "huur").render(),
+        );
+        emit(
+            "query",
+            &format!("conversions_after no goals f{fi}"),
+            &search::conversions_after(&scope, &[], "huur").render(),
+        );
+    }
+}
+
+fn main() {
+    for m in luister_store::schema::MIGRATIONS {
+        for (i, statement) in m.statements.iter().enumerate() {
+            emit("migration", &format!("{} #{i}", m.version), statement);
+        }
+    }
+    emit(
+        "migration",
+        "schema_migrations",
+        luister_store::schema::MIGRATIONS_TABLE,
+    );
+    let goals = goals();
+    stats_shapes(&goals);
+    funnel_shapes(&goals);
+    search_shapes(&goals);
+}

@@ -1,0 +1,133 @@
+//! Bearer-token authentication of the query API: who is calling and which sites they may read.
+//!
+//! `LUISTER_ADMIN_TOKEN` (compared in constant time) is an admin; any other token is
+//! looked up by hash in the store. A site that a caller may not read is reported as
+//! not found, exactly like an unknown site.
+
+use super::error::ApiError;
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::{http::header, web, FromRequest, HttpRequest};
+use luister_model::Site;
+use luister_query::QueryError;
+use std::future::Future;
+use std::pin::Pin;
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub name: String,
+    pub admin: bool,
+    /// Sites a non-admin token may read.
+    pub sites: Vec<String>,
+}
+
+impl Caller {
+    pub fn can_read(&self, domain: &str) -> bool {
+        self.admin || self.sites.iter().any(|s| s == domain)
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.admin {
+            Ok(())
+        } else {
+            Err(ApiError::AdminOnly)
+        }
+    }
+
+    /// The site `domain` if it exists and this caller may read it; otherwise 404.
+    pub async fn site(&self, state: &AppState, domain: Option<&str>) -> Result<Site, ApiError> {
+        let domain = domain
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| QueryError::param("site_id", "missing; give the site's domain"))?;
+        if !self.can_read(domain) {
+            return Err(QueryError::SiteNotFound(domain.into()).into());
+        }
+        state
+            .store
+            .get_site(domain)
+            .await?
+            .ok_or_else(|| QueryError::SiteNotFound(domain.into()).into())
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
+/// Equal length and bytes, without an early exit on the first difference.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+async fn authenticate(
+    state: web::Data<AppState>,
+    token: Option<String>,
+) -> Result<Caller, ApiError> {
+    let token = token.ok_or(ApiError::Unauthorized)?;
+    if let Some(admin) = state
+        .settings
+        .admin_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    {
+        if same_secret(admin, &token) {
+            return Ok(Caller {
+                name: "LUISTER_ADMIN_TOKEN".into(),
+                admin: true,
+                sites: Vec::new(),
+            });
+        }
+    }
+    let info = state
+        .store
+        .find_token(&token)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Caller {
+        name: info.name,
+        admin: info.admin,
+        sites: info.sites,
+    })
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::BadRequest("server state missing".into()))?;
+            authenticate(state, token).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_header_and_secret_comparison() {
+        let req = actix_web::test::TestRequest::default()
+            .insert_header((header::AUTHORIZATION, "Bearer  lst_abc "))
+            .to_http_request();
+        assert_eq!(bearer(&req).as_deref(), Some("lst_abc"));
+        let basic = actix_web::test::TestRequest::default()
+            .insert_header((header::AUTHORIZATION, "Basic xyz"))
+            .to_http_request();
+        assert_eq!(bearer(&basic), None);
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd") && !same_secret("abc", "abcd"));
+    }
+}

@@ -1,0 +1,252 @@
+//! Managing sites (admin), goals and saved funnels (anyone who may read the site).
+
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use luister_model::{SaltRotation, Site};
+use luister_store::{Goal, SavedFunnel};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Body of `POST /api/v1/sites`; unset fields take the defaults of `luister sites add`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewSite {
+    domain: String,
+    timezone: Option<String>,
+    search_params: Option<Vec<String>>,
+    allowed_params: Option<Vec<String>>,
+    matomo_id: Option<u32>,
+    extra_hosts: Option<Vec<String>>,
+    salt_rotation: Option<String>,
+}
+
+impl NewSite {
+    fn into_site(self) -> Result<Site, ApiError> {
+        let mut site = Site::new(self.domain.trim().to_lowercase());
+        if let Some(rotation) = self.salt_rotation {
+            site.salt_rotation = SaltRotation::parse(&rotation).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "invalid salt_rotation: {rotation:?} is not daily or weekly"
+                ))
+            })?;
+        }
+        site.timezone = self.timezone.unwrap_or(site.timezone);
+        site.search_params = self.search_params.unwrap_or(site.search_params);
+        site.allowed_params = self.allowed_params.unwrap_or_default();
+        site.matomo_id = self.matomo_id.unwrap_or(0);
+        site.extra_hosts = self.extra_hosts.unwrap_or_default();
+        Ok(site)
+    }
+}
+
+pub(super) async fn list_sites(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    Ok(HttpResponse::Ok().json(state.store.list_sites().await?))
+}
+
+pub(super) async fn add_site(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewSite>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let site = body.into_inner().into_site()?;
+    state.store.add_site(&site).await?;
+    state.reload_sites().await?;
+    Ok(HttpResponse::Created().json(site))
+}
+
+pub(super) async fn delete_site(
+    state: web::Data<AppState>,
+    caller: Caller,
+    domain: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    state.store.remove_site(&domain).await?;
+    state.reload_sites().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A goal as the API shows and accepts it: value in euros.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GoalBody {
+    #[serde(default, skip_deserializing)]
+    id: String,
+    #[serde(default)]
+    event_name: String,
+    #[serde(default)]
+    page_path: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    value_eur: f64,
+    #[serde(default)]
+    minutes_saved: f64,
+}
+
+impl GoalBody {
+    fn from_goal(g: Goal) -> Self {
+        Self {
+            id: g.id,
+            event_name: g.event_name,
+            page_path: g.page_path,
+            display_name: g.display_name,
+            value_eur: g.value_cents as f64 / 100.0,
+            minutes_saved: g.minutes_saved,
+        }
+    }
+
+    fn into_goal(self, site_id: &str) -> Result<Goal, ApiError> {
+        if !(self.value_eur.is_finite() && (0.0..=1e12).contains(&self.value_eur)) {
+            return Err(ApiError::BadRequest(
+                "invalid value_eur: a number of euros, zero or more".into(),
+            ));
+        }
+        Ok(Goal {
+            site_id: site_id.into(),
+            id: String::new(),
+            event_name: self.event_name.trim().into(),
+            page_path: self.page_path.trim().into(),
+            display_name: self.display_name.trim().into(),
+            value_cents: (self.value_eur * 100.0).round() as i64,
+            minutes_saved: self.minutes_saved,
+        })
+    }
+}
+
+pub(super) async fn list_goals(
+    state: web::Data<AppState>,
+    caller: Caller,
+    domain: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let site = caller.site(&state, Some(&domain)).await?;
+    let goals: Vec<GoalBody> = state
+        .store
+        .list_goals(&site.domain)
+        .await?
+        .into_iter()
+        .map(GoalBody::from_goal)
+        .collect();
+    Ok(HttpResponse::Ok().json(goals))
+}
+
+pub(super) async fn add_goal(
+    state: web::Data<AppState>,
+    caller: Caller,
+    domain: web::Path<String>,
+    body: web::Json<GoalBody>,
+) -> Result<HttpResponse, ApiError> {
+    let site = caller.site(&state, Some(&domain)).await?;
+    let goal = state
+        .store
+        .add_goal(&body.into_inner().into_goal(&site.domain)?)
+        .await?;
+    Ok(HttpResponse::Created().json(GoalBody::from_goal(goal)))
+}
+
+pub(super) async fn delete_goal(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (domain, id) = path.into_inner();
+    let site = caller.site(&state, Some(&domain)).await?;
+    if !state
+        .store
+        .list_goals(&site.domain)
+        .await?
+        .iter()
+        .any(|g| g.id == id)
+    {
+        return Err(luister_query::QueryError::NotFound { what: "goal", id }.into());
+    }
+    state.store.delete_goal(&site.domain, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Body of `POST /api/v1/sites/{domain}/funnels`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewFunnel {
+    name: String,
+    steps: Vec<luister_query::FunnelStep>,
+    #[serde(default = "default_window")]
+    window_seconds: u32,
+    #[serde(default)]
+    filters: String,
+    #[serde(default)]
+    breakdown: Option<String>,
+}
+
+fn default_window() -> u32 {
+    3600
+}
+
+fn funnel_json(f: SavedFunnel) -> serde_json::Value {
+    let definition: serde_json::Value = serde_json::from_str(&f.definition).unwrap_or_default();
+    json!({ "id": f.id, "site_id": f.site_id, "name": f.name, "definition": definition })
+}
+
+pub(super) async fn list_funnels(
+    state: web::Data<AppState>,
+    caller: Caller,
+    domain: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let site = caller.site(&state, Some(&domain)).await?;
+    let funnels: Vec<_> = state
+        .store
+        .list_funnels(&site.domain)
+        .await?
+        .into_iter()
+        .map(funnel_json)
+        .collect();
+    Ok(HttpResponse::Ok().json(funnels))
+}
+
+pub(super) async fn add_funnel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    domain: web::Path<String>,
+    body: web::Json<NewFunnel>,
+) -> Result<HttpResponse, ApiError> {
+    let site = caller.site(&state, Some(&domain)).await?;
+    let body = body.into_inner();
+    let definition = luister_query::FunnelDefinition {
+        steps: body.steps,
+        window_seconds: body.window_seconds,
+        filters: body.filters,
+        breakdown: body.breakdown,
+    };
+    luister_query::params::check_funnel_definition(&definition)?;
+    let definition =
+        serde_json::to_string(&definition).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let saved = SavedFunnel {
+        site_id: site.domain,
+        id: String::new(),
+        name: body.name,
+        definition,
+    };
+    let saved = state.store.add_funnel(&saved).await?;
+    Ok(HttpResponse::Created().json(funnel_json(saved)))
+}
+
+pub(super) async fn delete_funnel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (domain, id) = path.into_inner();
+    let site = caller.site(&state, Some(&domain)).await?;
+    match state.store.get_funnel(&id).await? {
+        Some(f) if f.site_id == site.domain => {}
+        _ => return Err(luister_query::QueryError::NotFound { what: "funnel", id }.into()),
+    }
+    state.store.delete_funnel(&site.domain, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

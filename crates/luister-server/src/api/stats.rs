@@ -1,0 +1,150 @@
+//! Handlers of Plausible's Stats API v1 and of our reports: parse, authorise, run, answer JSON.
+
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::state::AppState;
+use actix_web::{web, HttpResponse};
+use luister_query::{params, Params, QueryEngine, SearchReport};
+
+type Query = web::Query<Params>;
+
+fn engine(state: &AppState) -> QueryEngine {
+    QueryEngine::new(state.store.clone())
+}
+
+async fn site(
+    state: &AppState,
+    caller: &Caller,
+    q: &Params,
+) -> Result<luister_model::Site, ApiError> {
+    caller
+        .site(state, q.get("site_id").map(String::as_str))
+        .await
+}
+
+/// `GET /api/v1/stats/realtime/visitors`: a bare number.
+pub(super) async fn realtime(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    let site = site(&state, &caller, &q).await?;
+    let visitors = engine(&state)
+        .realtime_visitors(&params::realtime(site, state.clock.now()))
+        .await?;
+    Ok(HttpResponse::Ok().json(visitors))
+}
+
+pub(super) async fn aggregate(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    let query = params::aggregate(site(&state, &caller, &q).await?, &q, state.clock.now())?;
+    Ok(HttpResponse::Ok().json(engine(&state).aggregate(&query).await?))
+}
+
+pub(super) async fn timeseries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    let query = params::timeseries(site(&state, &caller, &q).await?, &q, state.clock.now())?;
+    Ok(HttpResponse::Ok().json(engine(&state).timeseries(&query).await?))
+}
+
+pub(super) async fn breakdown(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    let query = params::breakdown(site(&state, &caller, &q).await?, &q, state.clock.now())?;
+    Ok(HttpResponse::Ok().json(engine(&state).breakdown(&query).await?))
+}
+
+async fn search_report(
+    state: &AppState,
+    caller: &Caller,
+    q: &Params,
+    report: SearchReport,
+) -> Result<HttpResponse, ApiError> {
+    let query = params::search_terms(site(state, caller, q).await?, q, state.clock.now(), report)?;
+    Ok(HttpResponse::Ok().json(engine(state).search_terms(&query).await?))
+}
+
+pub(super) async fn search_terms(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    search_report(&state, &caller, &q, SearchReport::Terms).await
+}
+
+pub(super) async fn search_zero_results(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    search_report(&state, &caller, &q, SearchReport::ZeroResults).await
+}
+
+pub(super) async fn search_new(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    search_report(&state, &caller, &q, SearchReport::New).await
+}
+
+pub(super) async fn search_after(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    let query = params::search_after(site(&state, &caller, &q).await?, &q, state.clock.now())?;
+    Ok(HttpResponse::Ok().json(engine(&state).search_after(&query).await?))
+}
+
+pub(super) async fn goal_value(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    let query = params::goal_value(site(&state, &caller, &q).await?, &q, state.clock.now())?;
+    Ok(HttpResponse::Ok().json(engine(&state).goal_value(&query).await?))
+}
+
+/// `POST /api/v1/funnels/query`.
+pub(super) async fn funnel_query(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<luister_query::FunnelRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let site = caller.site(&state, Some(&body.site_id)).await?;
+    let query = params::funnel_request(site, &body, state.clock.now())?;
+    Ok(HttpResponse::Ok().json(engine(&state).funnel(&query).await?))
+}
+
+/// `GET /api/v1/funnels/{id}`: runs a saved funnel over `period`/`date`.
+pub(super) async fn saved_funnel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || luister_query::QueryError::NotFound {
+        what: "funnel",
+        id: id.to_string(),
+    };
+    let saved = state.store.get_funnel(&id).await?.ok_or_else(not_found)?;
+    if !caller.can_read(&saved.site_id) {
+        return Err(not_found().into());
+    }
+    let site = caller.site(&state, Some(&saved.site_id)).await?;
+    let definition: luister_query::FunnelDefinition = serde_json::from_str(&saved.definition)
+        .map_err(|e| {
+            ApiError::BadRequest(format!("saved funnel {} is unreadable: {e}", saved.id))
+        })?;
+    let query = params::funnel(site, &definition, &q, state.clock.now())?;
+    Ok(HttpResponse::Ok().json(engine(&state).funnel(&query).await?))
+}
