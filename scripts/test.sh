@@ -19,6 +19,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "==> Rust tests" >&2
+cargo build --quiet --bin luister
 cargo nextest run --workspace --no-fail-fast
 
 echo "==> tracker tests" >&2
@@ -26,7 +27,6 @@ echo "==> tracker tests" >&2
 
 if [ -f tests/browser/package.json ]; then
     echo "==> browser tests (Chromium)" >&2
-    cargo build --quiet --bin luister
     (cd tests/browser && LUISTER_BIN="$repo/target/debug/luister" npm test)
 fi
 
