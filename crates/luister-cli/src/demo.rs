@@ -140,7 +140,7 @@ impl Visitor<'_> {
         props: Map<String, Value>,
     ) -> ImportLine {
         ImportLine {
-            timestamp: at.to_rfc3339(),
+            timestamp: at.to_rfc3339().into(),
             domain: self.domain.into(),
             name: name.into(),
             url: url.into(),

@@ -20,11 +20,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// One line of an import file.
+/// Fields not listed here are ignored, so exports with extra columns import as they are.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ImportLine {
-    /// RFC 3339, e.g. `2026-11-02T09:15:00+01:00`.
-    pub timestamp: String,
+    /// RFC 3339 (`2026-11-02T09:15:00+01:00`); also `2026-11-02 08:15:00` (UTC) or Unix seconds.
+    pub timestamp: Value,
     pub domain: String,
     #[serde(default = "pageview")]
     pub name: String,
@@ -86,7 +86,7 @@ pub async fn import_ndjson(
     options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let sites = Arc::new(SiteRegistry::new(store.list_sites().await?));
-    let pipeline = Pipeline::new(sites, Arc::new(EphemeralSalts::default()), enrichers);
+    let pipeline = Pipeline::new(sites, Arc::new(EphemeralSalts::default()), enrichers).accept_missing_user_agent(true);
     let mut report = ImportReport::default();
     let mut batch: Vec<EventRecord> = Vec::with_capacity(BATCH);
     let mut progress = Progress::new(options.progress && std::io::stderr().is_terminal());
@@ -132,9 +132,7 @@ enum LineOutcome {
 fn process_line(pipeline: &Pipeline, line: &str) -> Result<Vec<EventRecord>, LineOutcome> {
     let parsed: ImportLine =
         serde_json::from_str(line).map_err(|e| LineOutcome::Malformed(e.to_string()))?;
-    let timestamp: DateTime<Utc> = DateTime::parse_from_rfc3339(&parsed.timestamp)
-        .map_err(|e| LineOutcome::Malformed(format!("timestamp {:?}: {e}", parsed.timestamp)))?
-        .into();
+    let timestamp = parse_timestamp(&parsed.timestamp).map_err(LineOutcome::Malformed)?;
     let ip = match parsed.ip.as_deref().filter(|s| !s.is_empty()) {
         Some(text) => Some(
             text.parse()
@@ -161,6 +159,28 @@ fn process_line(pipeline: &Pipeline, line: &str) -> Result<Vec<EventRecord>, Lin
         }
     }
     Ok(records)
+}
+
+/// RFC 3339, `YYYY-MM-DD HH:MM:SS[.fff]` in UTC, or Unix seconds (number or digits).
+fn parse_timestamp(value: &Value) -> Result<DateTime<Utc>, String> {
+    let invalid = || format!("timestamp {value}: expected RFC 3339 like 2026-11-02T09:15:00+01:00");
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+            .ok_or_else(invalid),
+        Value::String(text) => {
+            let text = text.trim();
+            if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+                return Ok(at.into());
+            }
+            if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f") {
+                return Ok(naive.and_utc());
+            }
+            text.parse::<i64>().ok().and_then(|secs| DateTime::from_timestamp(secs, 0)).ok_or_else(invalid)
+        }
+        _ => Err(invalid()),
+    }
 }
 
 /// A single progress line on a terminal, refreshed twice a second.
@@ -197,5 +217,27 @@ impl Progress {
         let rate = lines as f64 / self.started.elapsed().as_secs_f64().max(0.001);
         eprint!("\r{lines} lines read ({rate:.0}/s)   ");
         let _ = std::io::stderr().flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_the_usual_shapes() {
+        let expected: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-02T08:15:00Z").unwrap().into();
+        for value in [
+            json!("2026-11-02T09:15:00+01:00"),
+            json!("2026-11-02T08:15:00Z"),
+            json!("2026-11-02 08:15:00"),
+            json!(expected.timestamp()),
+            json!(expected.timestamp().to_string()),
+        ] {
+            assert_eq!(parse_timestamp(&value), Ok(expected), "{value}");
+        }
+        for bad in [json!("yesterday"), json!(null), json!([1]), json!("2026-13-02T08:15:00Z")] {
+            assert!(parse_timestamp(&bad).is_err(), "{bad}");
+        }
     }
 }

@@ -87,6 +87,7 @@ pub struct Pipeline {
     salts: Arc<dyn SaltSource>,
     sessions: Sessionizer,
     enrichers: Arc<Enrichers>,
+    accept_missing_user_agent: bool,
 }
 
 impl Pipeline {
@@ -100,7 +101,15 @@ impl Pipeline {
             salts,
             sessions: Sessionizer::default(),
             enrichers,
+            accept_missing_user_agent: false,
         }
+    }
+
+    /// Keep events without a User-Agent. Live, a request without one is a script;
+    /// an import file may simply not have recorded it.
+    pub fn accept_missing_user_agent(mut self, accept: bool) -> Self {
+        self.accept_missing_user_agent = accept;
+        self
     }
 
     pub fn sites(&self) -> &SiteRegistry {
@@ -118,7 +127,8 @@ impl Pipeline {
             Invalid::BadUrl(why) => DropReason::InvalidUrl(why),
         })?;
         let agent = self.enrichers.user_agents.parse(&raw.user_agent);
-        if let Some(reason) = self.enrichers.bots.check(&raw.user_agent, &agent) {
+        let unknown_agent = self.accept_missing_user_agent && raw.user_agent.trim().is_empty();
+        if let Some(reason) = self.enrichers.bots.check(&raw.user_agent, &agent).filter(|_| !unknown_agent) {
             return Err(DropReason::Bot(reason));
         }
         let page = page_url::parse_page_url(&raw.url, &site, raw.keep_hash)
