@@ -4,6 +4,7 @@
 
 mod enrich;
 mod ingest;
+mod query_bench;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +24,8 @@ enum Bench {
     Ingest(ingest::IngestArgs),
     /// Time each enrichment stage and the whole pipeline per event, in process.
     Enrich(enrich::EnrichArgs),
+    /// Import ~10 million synthetic events and time the dashboard overview, a funnel and search terms.
+    Query(query_bench::QueryArgs),
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,6 +36,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build()?
             .block_on(ingest::run(args)),
         Bench::Enrich(args) => enrich::run(args),
+        Bench::Query(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(query_bench::run(args)),
     }
 }
 

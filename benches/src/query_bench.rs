@@ -70,6 +70,10 @@ pub async fn run(args: QueryArgs) -> Result<(), Box<dyn std::error::Error>> {
         time(args.runs, || overview(&engine, &date)).await?,
     ));
     report.push((
+        "overview (7 queries, concurrent)",
+        time(args.runs, || overview_concurrent(&engine, &date)).await?,
+    ));
+    report.push((
         "funnel (4 steps)",
         time(args.runs, || funnel(&engine, &date)).await?,
     ));
@@ -159,6 +163,48 @@ async fn overview(engine: &QueryEngine, date: &str) -> Result<(), luister_query:
             now(),
         )?;
         engine.breakdown(&q).await?;
+    }
+    Ok(())
+}
+
+/// The same seven queries at once, as a dashboard sends them.
+async fn overview_concurrent(
+    engine: &QueryEngine,
+    date: &str,
+) -> Result<(), luister_query::QueryError> {
+    let site = Site::new(DOMAIN);
+    let mut tasks = tokio::task::JoinSet::new();
+    let metrics = (
+        "metrics",
+        "visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration",
+    );
+    let q = params::aggregate(site.clone(), &p(date, &[metrics]), now())?;
+    let e = engine.clone();
+    tasks.spawn(async move { e.aggregate(&q).await.map(|_| ()) });
+    let q = params::timeseries(
+        site.clone(),
+        &p(date, &[("metrics", "visitors,pageviews")]),
+        now(),
+    )?;
+    let e = engine.clone();
+    tasks.spawn(async move { e.timeseries(&q).await.map(|_| ()) });
+    for property in [
+        "event:page",
+        "visit:source",
+        "visit:country",
+        "visit:device",
+        "visit:entry_page",
+    ] {
+        let q = params::breakdown(
+            site.clone(),
+            &p(date, &[("property", property), ("limit", "10")]),
+            now(),
+        )?;
+        let e = engine.clone();
+        tasks.spawn(async move { e.breakdown(&q).await.map(|_| ()) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(|e| luister_query::QueryError::param("bench", e.to_string()))??;
     }
     Ok(())
 }

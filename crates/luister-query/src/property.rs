@@ -98,6 +98,28 @@ impl Property {
         VISIT.iter().any(|(_, p)| p == self)
     }
 
+    /// Visit properties that never change within a visitor's day: the visitor id is a hash of
+    /// IP address and User-Agent, and these come from exactly those. They can be filtered
+    /// and broken down on single events, without grouping visits first (much cheaper).
+    pub fn is_visitor_constant(&self) -> bool {
+        matches!(
+            self,
+            Self::Device
+                | Self::Browser
+                | Self::BrowserVersion
+                | Self::Os
+                | Self::OsVersion
+                | Self::Country
+                | Self::Region
+                | Self::City
+        )
+    }
+
+    /// True when a filter or breakdown on this property needs whole visits.
+    pub fn needs_sessions(&self) -> bool {
+        self.is_visit() && !self.is_visitor_constant()
+    }
+
     /// The key of this property in breakdown rows (`page`, `source`, or the custom property's key).
     pub fn result_key(&self) -> String {
         match self {
@@ -142,5 +164,7 @@ mod tests {
         assert_eq!(Property::parse("visit:page"), None);
         assert_eq!(Property::parse("page"), None);
         assert!(Property::allowed().contains("visit:utm_campaign"));
+        assert!(!Property::Country.needs_sessions() && Property::Source.needs_sessions());
+        assert!(!Property::Page.needs_sessions());
     }
 }

@@ -46,9 +46,19 @@ async function startClickHouse() {
     return { url: process.env.LUISTER_TEST_CLICKHOUSE_URL.replace(/\/$/, ''), stop() {} };
   }
   const script = path.join(repo, 'scripts', 'clickhouse-test-server.sh');
-  const out = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (out.status !== 0) throw new Error(`${script} failed`);
-  const [pid, url] = out.stdout.trim().split(/\s+/);
+  // The script prints `<pid> <url>` and exits, but its server keeps the pipe open: read one line.
+  const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (chunk) => {
+      text += chunk;
+      if (text.includes('\n')) resolve(text.split('\n')[0]);
+    });
+    child.on('exit', (code) => code !== 0 && reject(new Error(`${script} exited with ${code}`)));
+  });
+  child.stdout.destroy();
+  child.unref();
+  const [pid, url] = line.trim().split(/\s+/);
   return {
     url,
     stop() {

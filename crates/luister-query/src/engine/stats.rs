@@ -219,7 +219,9 @@ impl QueryEngine {
         if property == Property::Goal {
             return self.goal_breakdown(q, &goals).await;
         }
-        let sessions = property.is_visit();
+        // Visitor-constant properties (country, device, …) group single events unless visit metrics are asked.
+        let sessions =
+            property.needs_sessions() || (property.is_visit() && needs_sessions(&q.metrics));
         let plan = StatsPlan {
             scope: &q.scope,
             goals: &goals,

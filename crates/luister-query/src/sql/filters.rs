@@ -68,6 +68,11 @@ pub(crate) fn visit_expr(p: &Property) -> Sql {
     match p {
         Property::EntryPage => lit("argMinIf(pathname, timestamp, name = 'pageview')"),
         Property::ExitPage => lit("argMaxIf(pathname, timestamp, name = 'pageview')"),
+        constant if constant.is_visitor_constant() => {
+            let mut sql = Sql::new();
+            sql.push("any(").push(visit_column(constant)).push(")");
+            sql
+        }
         other => {
             let mut sql = Sql::new();
             sql.push("argMin(")
@@ -161,12 +166,13 @@ impl GoalMatch {
     }
 }
 
-/// The row-level condition of all event filters (goal filters included), if any.
+/// The row-level condition of all event filters (goal filters included) and of visit
+/// filters on visitor-constant properties, if any.
 pub(crate) fn event_condition(scope: &Scope, goals: &[Goal]) -> Option<Sql> {
     let parts: Vec<Sql> = scope
         .filters
         .iter()
-        .filter(|f| !f.property.is_visit())
+        .filter(|f| !f.property.needs_sessions())
         .map(|f| match f.property {
             Property::Goal => {
                 let any: Vec<Sql> = f
@@ -184,12 +190,12 @@ pub(crate) fn event_condition(scope: &Scope, goals: &[Goal]) -> Option<Sql> {
     and_all(parts)
 }
 
-/// The session-level (HAVING) condition of all visit filters, if any.
+/// The session-level (HAVING) condition of visit filters that need whole visits, if any.
 pub(crate) fn visit_condition(scope: &Scope) -> Option<Sql> {
     let parts: Vec<Sql> = scope
         .filters
         .iter()
-        .filter(|f| f.property.is_visit())
+        .filter(|f| f.property.needs_sessions())
         .map(|f| filter_condition(&visit_expr(&f.property), f))
         .collect();
     and_all(parts)
@@ -289,8 +295,13 @@ pub(crate) mod tests {
         let s = scope("visit:source==Google|Bing;visit:country!=NL;visit:entry_page==/a*");
         assert_eq!(
             visit_condition(&s).unwrap().render(),
-            "(has(['Google','Bing'], argMin(referrer_source, timestamp))) AND NOT (argMin(country_code, timestamp) = 'NL') \
+            "(has(['Google','Bing'], argMin(referrer_source, timestamp))) \
              AND (match(argMinIf(pathname, timestamp, name = 'pageview'), '^(?:/a[^/]*)$'))"
+        );
+        // Country comes with the visitor id (IP address): filtered on single events.
+        assert_eq!(
+            event_condition(&s, &[]).unwrap().render(),
+            "NOT (country_code = 'NL')"
         );
     }
 
@@ -308,7 +319,7 @@ pub(crate) mod tests {
 
     #[test]
     fn user_text_is_always_bound() {
-        let s = scope("event:page==/x' OR 1=1 --;visit:city==a\\|b'");
+        let s = scope("event:page==/x' OR 1=1 --;visit:utm_campaign==a\\|b'");
         let text = event_condition(&s, &[]).unwrap().text().to_string()
             + visit_condition(&s).unwrap().text();
         assert!(!text.contains("OR 1=1") && !text.contains("a|b"), "{text}");
@@ -321,13 +332,13 @@ pub(crate) mod tests {
 
     #[test]
     fn session_filter_golden() {
-        let s = scope("event:page==/;visit:device==Mobile");
+        let s = scope("event:page==/;visit:source==Google");
         assert_eq!(
             sessions_where(&s, &[]).text(),
             "site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
              AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
              AND timestamp < toDateTime(?) AND name != 'engagement' GROUP BY session_id \
-             HAVING countIf((pathname = ?)) > 0 AND (argMin(device, timestamp) = ?))"
+             HAVING countIf((pathname = ?)) > 0 AND (argMin(referrer_source, timestamp) = ?))"
         );
         assert_eq!(sessions_where(&scope(""), &[]), base_where(&scope("")));
     }

@@ -109,7 +109,7 @@ mod tests {
              AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
              AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
              AND timestamp < toDateTime(?) AND name != 'engagement' GROUP BY session_id \
-             HAVING (argMin(country_code, timestamp) = ?)) GROUP BY visitor_id) WHERE level > 0 \
+             HAVING countIf((country_code = ?)) > 0) GROUP BY visitor_id) WHERE level > 0 \
              GROUP BY key ORDER BY countIf(level >= 1) DESC, key ASC LIMIT ? OFFSET ?"
         );
         let rendered = sql.render();

@@ -26,14 +26,14 @@ pub fn goal_counts(scope: &Scope, goals: &[Goal]) -> Sql {
     let mut events = Vec::new();
     for cond in &conditions {
         let mut v = Sql::new();
-        v.push("uniqExactIf(visitor_id, ").append(cond).push(")");
+        v.push("uniqIf(visitor_id, ").append(cond).push(")");
         visitors.push(v);
         let mut e = Sql::new();
         e.push("countIf(").append(cond).push(")");
         events.push(e);
     }
     let mut sql = Sql::new();
-    sql.push("SELECT uniqExact(visitor_id) AS total_visitors, [")
+    sql.push("SELECT uniq(visitor_id) AS total_visitors, [")
         .join(&visitors, ", ")
         .push("] AS visitors, [")
         .join(&events, ", ")
@@ -62,12 +62,10 @@ mod tests {
         let sql = goal_counts(&scope("visit:device==Mobile"), &goals[..1]);
         assert_eq!(
             sql.text(),
-            "SELECT uniqExact(visitor_id) AS total_visitors, [uniqExactIf(visitor_id, name = ?), \
-             uniqExactIf(visitor_id, (name = ?))] AS visitors, [countIf(name = ?), countIf((name = ?))] AS events \
+            "SELECT uniq(visitor_id) AS total_visitors, [uniqIf(visitor_id, name = ?), \
+             uniqIf(visitor_id, (name = ?))] AS visitors, [countIf(name = ?), countIf((name = ?))] AS events \
              FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
-             AND name != 'engagement' AND session_id IN (SELECT session_id FROM events WHERE site_id = ? \
-             AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
-             GROUP BY session_id HAVING (argMin(device, timestamp) = ?))"
+             AND name != 'engagement' AND (device = ?)"
         );
         let both = goal_counts(&scope(""), &goals).render();
         assert!(both.contains("countIf((name = 'Aanvraag' OR (name = 'pageview' AND match(pathname, '^(?:/klaar/.*)$'))))"), "{both}");

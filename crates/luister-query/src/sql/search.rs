@@ -37,7 +37,7 @@ pub struct TermsPlan<'a> {
 pub fn terms(plan: &TermsPlan) -> Sql {
     let mut sql = Sql::new();
     sql.push(
-        "SELECT tupleElement(s, 1) AS term, count() AS searches, uniqExact(vid) AS visitors, \
+        "SELECT tupleElement(s, 1) AS term, count() AS searches, uniq(vid) AS visitors, \
          countIf(tupleElement(s, 3) = 0) AS zero_results, countIf(tupleElement(s, 2) >= last_ts) AS exits, \
          countIf(last_search > tupleElement(s, 2)) AS refinements FROM (SELECT session_id, \
          any(visitor_id) AS vid, max(timestamp) AS last_ts, maxIf(timestamp, search_term != '') AS last_search, \
@@ -94,7 +94,7 @@ pub fn next_pages(scope: &Scope, goals: &[Goal], term: &str, page: Pagination) -
     let mut sql = Sql::new();
     sql.push(
         "SELECT if(tupleElement(next, 1) = 0, '(none)', tupleElement(next, 2)) AS page, count() AS visits, \
-         uniqExact(vid) AS visitors FROM (SELECT vid, \
+         uniq(vid) AS visitors FROM (SELECT vid, \
          arraySort(arrayFilter((x, t) -> tupleElement(x, 1) > t, pages, \
          arrayResize([first_search], length(pages), first_search)))[1] AS next FROM (\
          SELECT session_id, any(visitor_id) AS vid, toUInt32(minIf(timestamp, search_term = ",
@@ -128,8 +128,8 @@ pub fn conversions_after(scope: &Scope, goals: &[Goal], term: &str) -> Sql {
     let any_goal: Vec<Sql> = goals.iter().map(|g| GoalMatch::of(g).condition()).collect();
     let mut sql = Sql::new();
     sql.push(
-        "SELECT count() AS visits, uniqExact(vid) AS visitors, countIf(converted) AS converted_visits, \
-         uniqExactIf(vid, converted) AS converted_visitors FROM (SELECT vid, \
+        "SELECT count() AS visits, uniq(vid) AS visitors, countIf(converted) AS converted_visits, \
+         uniqIf(vid, converted) AS converted_visitors FROM (SELECT vid, \
          arrayExists((t, s) -> t >= s, goal_times, \
          arrayResize([first_search], length(goal_times), first_search)) AS converted FROM (SELECT session_id, \
          any(visitor_id) AS vid, toUInt32(minIf(timestamp, search_term = ",
@@ -166,7 +166,7 @@ mod tests {
         };
         assert_eq!(
             terms(&plan).text(),
-            "SELECT tupleElement(s, 1) AS term, count() AS searches, uniqExact(vid) AS visitors, \
+            "SELECT tupleElement(s, 1) AS term, count() AS searches, uniq(vid) AS visitors, \
              countIf(tupleElement(s, 3) = 0) AS zero_results, countIf(tupleElement(s, 2) >= last_ts) AS exits, \
              countIf(last_search > tupleElement(s, 2)) AS refinements FROM (SELECT session_id, \
              any(visitor_id) AS vid, max(timestamp) AS last_ts, maxIf(timestamp, search_term != '') AS last_search, \

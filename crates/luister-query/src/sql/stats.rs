@@ -60,7 +60,7 @@ pub fn event_stats(plan: &StatsPlan) -> Sql {
     sql.push("SELECT ")
         .append(&key)
         .push(
-            " AS key, uniqExact(visitor_id) AS visitors, uniqExact(session_id) AS visits, \
+            " AS key, uniq(visitor_id) AS visitors, uniq(session_id) AS visits, \
              countIf(name = 'pageview') AS pageviews, count() AS events, \
              toUInt64(0) AS bounces, toUInt64(0) AS duration_sum FROM events WHERE ",
         )
@@ -120,7 +120,7 @@ pub fn session_stats(plan: &StatsPlan) -> Sql {
     sql.push("SELECT ")
         .append(&key)
         .push(
-            " AS key, uniqExact(vid) AS visitors, count() AS visits, sum(m_pageviews) AS pageviews, \
+            " AS key, uniq(vid) AS visitors, count() AS visits, sum(m_pageviews) AS pageviews, \
              sum(m_events) AS events, sum(s_pageviews = 1 AND s_interactions = 0) AS bounces, \
              sum(duration) AS duration_sum FROM (",
         )
@@ -181,7 +181,7 @@ fn group_order_limit(sql: &mut Sql, plan: &StatsPlan) {
 /// Distinct visitors with an event in the five minutes up to `now` (Unix seconds).
 pub fn realtime_visitors(site_id: &str, now: u32) -> Sql {
     let mut sql = Sql::new();
-    sql.push("SELECT uniqExact(visitor_id) FROM events WHERE site_id = ")
+    sql.push("SELECT uniq(visitor_id) FROM events WHERE site_id = ")
         .bind(site_id)
         .push(" AND timestamp > toDateTime(")
         .bind(now.saturating_sub(300))
@@ -213,7 +213,7 @@ mod tests {
         let sql = event_stats(&plan(&s, Grouping::Property(Property::Page)));
         assert_eq!(
             sql.text(),
-            "SELECT pathname AS key, uniqExact(visitor_id) AS visitors, uniqExact(session_id) AS visits, \
+            "SELECT pathname AS key, uniq(visitor_id) AS visitors, uniq(session_id) AS visits, \
              countIf(name = 'pageview') AS pageviews, count() AS events, toUInt64(0) AS bounces, \
              toUInt64(0) AS duration_sum FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
              AND timestamp < toDateTime(?) AND name != 'engagement' AND (pathname = ?) \
@@ -234,7 +234,7 @@ mod tests {
         p.keys = Some(vec!["Google".into()]);
         assert_eq!(
             session_stats(&p).text(),
-            "SELECT dim AS key, uniqExact(vid) AS visitors, count() AS visits, sum(m_pageviews) AS pageviews, \
+            "SELECT dim AS key, uniq(vid) AS visitors, count() AS visits, sum(m_pageviews) AS pageviews, \
              sum(m_events) AS events, sum(s_pageviews = 1 AND s_interactions = 0) AS bounces, \
              sum(duration) AS duration_sum FROM (SELECT session_id, any(visitor_id) AS vid, \
              min(timestamp) AS started, countIf(name = 'pageview') AS s_pageviews, \
@@ -273,7 +273,7 @@ mod tests {
     fn realtime_golden() {
         assert_eq!(
             realtime_visitors("a.nl", 1000).render(),
-            "SELECT uniqExact(visitor_id) FROM events WHERE site_id = 'a.nl' AND timestamp > toDateTime(700) \
+            "SELECT uniq(visitor_id) FROM events WHERE site_id = 'a.nl' AND timestamp > toDateTime(700) \
              AND timestamp <= toDateTime(1000) AND name != 'engagement'"
         );
     }
