@@ -39,7 +39,7 @@ fn start_private_server() -> String {
         std::process::id(),
         dir.display()
     );
-    Command::new("sh")
+    let watchdog = Command::new("sh")
         .arg("-c")
         .arg(script)
         .stdin(Stdio::null())
@@ -47,6 +47,8 @@ fn start_private_server() -> String {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn clickhouse watchdog");
+    // Detached on purpose: the shell ends by itself when this process does.
+    std::mem::forget(watchdog);
     let url = format!("http://127.0.0.1:{port}");
     wait_for_ping(port);
     url

@@ -86,7 +86,8 @@ pub async fn import_ndjson(
     options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let sites = Arc::new(SiteRegistry::new(store.list_sites().await?));
-    let pipeline = Pipeline::new(sites, Arc::new(EphemeralSalts::default()), enrichers).accept_missing_user_agent(true);
+    let pipeline = Pipeline::new(sites, Arc::new(EphemeralSalts::default()), enrichers)
+        .accept_missing_user_agent(true);
     let mut report = ImportReport::default();
     let mut batch: Vec<EventRecord> = Vec::with_capacity(BATCH);
     let mut progress = Progress::new(options.progress && std::io::stderr().is_terminal());
@@ -177,7 +178,10 @@ fn parse_timestamp(value: &Value) -> Result<DateTime<Utc>, String> {
             if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f") {
                 return Ok(naive.and_utc());
             }
-            text.parse::<i64>().ok().and_then(|secs| DateTime::from_timestamp(secs, 0)).ok_or_else(invalid)
+            text.parse::<i64>()
+                .ok()
+                .and_then(|secs| DateTime::from_timestamp(secs, 0))
+                .ok_or_else(invalid)
         }
         _ => Err(invalid()),
     }
@@ -226,7 +230,9 @@ mod tests {
 
     #[test]
     fn timestamps_in_the_usual_shapes() {
-        let expected: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-02T08:15:00Z").unwrap().into();
+        let expected: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-02T08:15:00Z")
+            .unwrap()
+            .into();
         for value in [
             json!("2026-11-02T09:15:00+01:00"),
             json!("2026-11-02T08:15:00Z"),
@@ -236,7 +242,12 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp(&value), Ok(expected), "{value}");
         }
-        for bad in [json!("yesterday"), json!(null), json!([1]), json!("2026-13-02T08:15:00Z")] {
+        for bad in [
+            json!("yesterday"),
+            json!(null),
+            json!([1]),
+            json!("2026-13-02T08:15:00Z"),
+        ] {
             assert!(parse_timestamp(&bad).is_err(), "{bad}");
         }
     }

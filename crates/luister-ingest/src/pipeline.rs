@@ -128,7 +128,12 @@ impl Pipeline {
         })?;
         let agent = self.enrichers.user_agents.parse(&raw.user_agent);
         let unknown_agent = self.accept_missing_user_agent && raw.user_agent.trim().is_empty();
-        if let Some(reason) = self.enrichers.bots.check(&raw.user_agent, &agent).filter(|_| !unknown_agent) {
+        if let Some(reason) = self
+            .enrichers
+            .bots
+            .check(&raw.user_agent, &agent)
+            .filter(|_| !unknown_agent)
+        {
             return Err(DropReason::Bot(reason));
         }
         let page = page_url::parse_page_url(&raw.url, &site, raw.keep_hash)
