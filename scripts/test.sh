@@ -10,7 +10,7 @@ bash scripts/setup.sh --test
 
 read -r ch_pid ch_url < <(bash scripts/clickhouse-test-server.sh)
 # The server's subshell removes the data dir once clickhouse-server exits.
-trap 'pkill -P "$ch_pid" clickhouse-server 2>/dev/null || true; kill "$ch_pid" 2>/dev/null || true' EXIT
+trap 'pkill -P "$ch_pid" 2>/dev/null || true; sleep 1' EXIT
 export LUISTER_TEST_CLICKHOUSE_URL="$ch_url"
 echo "==> test ClickHouse at $ch_url" >&2
 

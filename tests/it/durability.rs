@@ -53,7 +53,7 @@ async fn clickhouse_outage_delays_but_loses_and_duplicates_nothing() {
     // Accepted while ClickHouse is down: they wait in the spool.
     send_pages(&app, 50, 150).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(app.server.as_ref().unwrap().state.spool.stats().events() >= 100);
+    assert!(app.server.as_ref().unwrap().state.spool.stats().records() >= 100);
     let ready = app
         .http
         .get(format!("{}/ready", app.base))

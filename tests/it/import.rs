@@ -192,3 +192,62 @@ async fn import_gives_the_same_rows_as_live_events() {
     assert_ne!(visitors[4], visitors[0]);
     assert_ne!(visitors[5], visitors[0]);
 }
+
+/// Visits as the `sessions` table states them (collapsed), sorted.
+async fn visits(db: &TestDb) -> Vec<Value> {
+    let sql =
+        "SELECT toString(session_id) AS s, sum(sign) AS n, sum(sign * pageviews) AS pageviews, \
+               sum(sign * events) AS events, sum(sign * interactions) AS interactions, \
+               sum(sign * (toInt64(ended_at) - toInt64(started_at))) AS duration \
+               FROM sessions GROUP BY session_id HAVING n != 0 ORDER BY s FORMAT JSONEachRow";
+    let text = reqwest::Client::new()
+        .post(format!(
+            "{}/?database={}",
+            db.settings().url,
+            db.settings().database
+        ))
+        .body(sql)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn sessions_written_at_ingest_equal_sessions_rebuilt_from_events() {
+    let start = at("2026-11-02T09:00:00Z");
+    let app = TestApp::start(start, &[Site::new("enschede.nl")]).await;
+    for (minutes, ip, url, name, referrer, props) in script() {
+        app.clock.set(start + Duration::minutes(minutes));
+        let body = json!({"n": name, "u": url, "d": "enschede.nl", "r": referrer, "p": props});
+        assert_eq!(app.send(&body.to_string(), ip, UA).await.status(), 202);
+    }
+    app.flushed().await;
+    let live = visits(&app.db).await;
+    assert_eq!(live.len(), 4, "{live:?}");
+    // 64-bit sums come as JSON strings.
+    let n = |v: &Value, key: &str| v[key].as_str().and_then(|s| s.parse::<i64>().ok()).unwrap();
+    assert!(
+        live.iter().all(|v| n(v, "n") == 1),
+        "each visit counts once: {live:?}"
+    );
+    let first = live
+        .iter()
+        .find(|v| n(v, "events") == 3)
+        .expect("the three-event visit");
+    assert_eq!(
+        (
+            n(first, "pageviews"),
+            n(first, "interactions"),
+            n(first, "duration")
+        ),
+        (2, 1, 180)
+    );
+    app.store().rebuild_sessions().await.unwrap();
+    assert_eq!(visits(&app.db).await, live);
+}

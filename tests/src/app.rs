@@ -134,7 +134,7 @@ impl TestApp {
     pub async fn flushed(&self) {
         let spool = &self.server.as_ref().expect("server").state.spool;
         let started = Instant::now();
-        while spool.stats().events() > 0 {
+        while spool.stats().records() > 0 {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "spool did not drain"

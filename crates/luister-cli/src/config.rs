@@ -181,12 +181,12 @@ impl Config {
                 .find(|(k, _)| k == name)
                 .map(|(_, key)| *key)
                 .ok_or_else(|| ConfigError::UnknownEnv(name.clone()))?;
-            set_key(&mut table, key, env_value(key, value)).map_err(|message| {
-                ConfigError::Env {
-                    name: name.clone(),
-                    message,
-                }
-            })?;
+            let env_error = |message| ConfigError::Env {
+                name: name.clone(),
+                message,
+            };
+            let value = env_value(key, value).map_err(env_error)?;
+            set_key(&mut table, key, value).map_err(env_error)?;
         }
         let origin = file
             .map(Path::to_path_buf)
@@ -231,28 +231,31 @@ impl Config {
 }
 
 /// Environment values are text; turn them into the TOML type the key expects.
-fn env_value(key: &str, value: &str) -> toml::Value {
-    match key {
+fn env_value(key: &str, value: &str) -> Result<toml::Value, String> {
+    let trimmed = value.trim();
+    Ok(match key {
         "trusted_proxies" | "enrichment.geo_databases" => toml::Value::Array(
-            value
+            trimmed
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| toml::Value::String(s.into()))
                 .collect(),
         ),
-        "allow_headless" => match value.trim() {
+        "allow_headless" => match trimmed {
             "1" | "true" | "yes" => toml::Value::Boolean(true),
             "0" | "false" | "no" | "" => toml::Value::Boolean(false),
-            other => toml::Value::String(other.into()),
+            other => return Err(format!("{key} must be true or false, not {other:?}")),
         },
-        "spool.max_batch_events" | "spool.max_batch_age_ms" | "spool.max_bytes" => value
-            .trim()
-            .parse::<i64>()
-            .map(toml::Value::Integer)
-            .unwrap_or_else(|_| toml::Value::String(value.into())),
+        "spool.max_batch_events" | "spool.max_batch_age_ms" | "spool.max_bytes" => trimmed
+            .parse::<u32>()
+            .map(|n| toml::Value::Integer(n.into()))
+            .or_else(|_| trimmed.parse::<i64>().map(toml::Value::Integer))
+            .ok()
+            .filter(|v| v.as_integer().is_some_and(|n| n >= 0))
+            .ok_or_else(|| format!("{key} must be a whole number, not {value:?}"))?,
         _ => toml::Value::String(value.into()),
-    }
+    })
 }
 
 fn set_key(table: &mut toml::Table, dotted: &str, value: toml::Value) -> Result<(), String> {

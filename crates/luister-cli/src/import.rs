@@ -9,8 +9,8 @@ use luister_ingest::decode::{decode_plausible, RequestContext};
 use luister_ingest::pipeline::Enrichers;
 use luister_ingest::salts::EphemeralSalts;
 use luister_ingest::validate::SiteRegistry;
-use luister_ingest::Pipeline;
-use luister_model::EventRecord;
+use luister_ingest::{Pipeline, Processed};
+use luister_spool::Batch;
 use luister_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -89,7 +89,7 @@ pub async fn import_ndjson(
     let pipeline = Pipeline::new(sites, Arc::new(EphemeralSalts::default()), enrichers)
         .accept_missing_user_agent(true);
     let mut report = ImportReport::default();
-    let mut batch: Vec<EventRecord> = Vec::with_capacity(BATCH);
+    let mut batch = Batch::default();
     let mut progress = Progress::new(options.progress && std::io::stderr().is_terminal());
     for (index, line) in input.lines().enumerate() {
         let number = index as u64 + 1;
@@ -102,7 +102,12 @@ pub async fn import_ndjson(
         }
         report.lines += 1;
         match process_line(&pipeline, &line) {
-            Ok(records) => batch.extend(records),
+            Ok(processed) => {
+                for p in processed {
+                    batch.events.push(p.event);
+                    batch.sessions.extend(p.sessions);
+                }
+            }
             Err(LineOutcome::Malformed(why)) => {
                 report.malformed += 1;
                 if report.malformed_lines.len() < LISTED_MALFORMED {
@@ -111,14 +116,13 @@ pub async fn import_ndjson(
             }
             Err(LineOutcome::Dropped(reason)) => *report.dropped.entry(reason).or_default() += 1,
         }
-        if batch.len() >= BATCH {
-            report.imported += store.insert_events(&batch, false).await? as u64;
-            batch.clear();
+        if batch.events.len() >= BATCH {
+            report.imported += store_batch(store, &mut batch).await?;
         }
         progress.tick(report.lines);
     }
     if !batch.is_empty() {
-        report.imported += store.insert_events(&batch, false).await? as u64;
+        report.imported += store_batch(store, &mut batch).await?;
     }
     progress.finish(report.lines);
     Ok(report)
@@ -129,8 +133,16 @@ enum LineOutcome {
     Dropped(String),
 }
 
-/// One line → records, through the live decoder so both paths read events alike.
-fn process_line(pipeline: &Pipeline, line: &str) -> Result<Vec<EventRecord>, LineOutcome> {
+/// Writes a batch (events, then the visit changes) and empties it; returns events stored.
+async fn store_batch(store: &Store, batch: &mut Batch) -> Result<u64, ImportError> {
+    let stored = store.insert_events(&batch.events, false).await?;
+    store.insert_sessions(&batch.sessions, false).await?;
+    *batch = Batch::default();
+    Ok(stored as u64)
+}
+
+/// One line → processed events, through the live decoder so both paths read events alike.
+fn process_line(pipeline: &Pipeline, line: &str) -> Result<Vec<Processed>, LineOutcome> {
     let parsed: ImportLine =
         serde_json::from_str(line).map_err(|e| LineOutcome::Malformed(e.to_string()))?;
     let timestamp = parse_timestamp(&parsed.timestamp).map_err(LineOutcome::Malformed)?;

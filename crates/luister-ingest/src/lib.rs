@@ -12,4 +12,4 @@ pub mod salts;
 pub mod sessionize;
 pub mod validate;
 
-pub use pipeline::{DropReason, Pipeline, PipelineConfig};
+pub use pipeline::{DropReason, Pipeline, PipelineConfig, Processed};

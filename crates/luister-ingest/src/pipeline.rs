@@ -11,7 +11,7 @@ use crate::enrich::{
 use crate::salts::{period_start, previous_period_start, visitor_id, SaltSource};
 use crate::sessionize::Sessionizer;
 use crate::validate::{validate, Invalid, SiteRegistry};
-use luister_model::{EventRecord, RawEvent, Site, UNKNOWN_SEARCH_RESULTS};
+use luister_model::{EventRecord, RawEvent, SessionRecord, Site, UNKNOWN_SEARCH_RESULTS};
 use std::sync::Arc;
 
 /// Why an event was not stored. Every drop is counted by [`DropReason::as_str`].
@@ -50,6 +50,13 @@ impl std::fmt::Display for DropReason {
             DropReason::NoSalt => write!(f, "no visitor salt for this day yet"),
         }
     }
+}
+
+/// What one event becomes: its row, and the changes to its visit's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Processed {
+    pub event: EventRecord,
+    pub sessions: Vec<SessionRecord>,
 }
 
 /// Where the enrichment data files are and which switches apply.
@@ -121,7 +128,7 @@ impl Pipeline {
     }
 
     /// Runs every stage; the record holds no IP address, User-Agent or query string.
-    pub fn process(&self, raw: &RawEvent) -> Result<EventRecord, DropReason> {
+    pub fn process(&self, raw: &RawEvent) -> Result<Processed, DropReason> {
         let site = validate(raw, &self.sites).map_err(|invalid| match invalid {
             Invalid::UnknownSite => DropReason::UnknownSite,
             Invalid::BadUrl(why) => DropReason::InvalidUrl(why),
@@ -173,7 +180,12 @@ impl Pipeline {
             os: agent.os.clone(),
             os_version: agent.os_version.clone(),
             device: agent.device.clone(),
-            search_term: page.search_term.unwrap_or_default(),
+            // Only the results page itself is a search, not every event sent from it.
+            search_term: if raw.name == "pageview" {
+                page.search_term.unwrap_or_default()
+            } else {
+                String::new()
+            },
             search_results: UNKNOWN_SEARCH_RESULTS,
             value_cents: raw.revenue.as_ref().map_or(0, |r| r.0),
             currency: raw
@@ -187,7 +199,11 @@ impl Pipeline {
             ..Default::default()
         };
         apply_props(&mut record, &raw.props);
-        Ok(record)
+        let sessions = self.sessions.record(&record);
+        Ok(Processed {
+            event: record,
+            sessions,
+        })
     }
 
     /// Visitor id under the current salt, continuing a visit open under the previous one.
@@ -208,7 +224,9 @@ impl Pipeline {
             .salts
             .salt(rotation, previous_period_start(rotation, day))
             .map(|key| visitor_id(key, &site.domain, raw.ip, &raw.user_agent));
-        let assigned = self.sessions.assign(current, previous, timestamp);
+        let assigned = self
+            .sessions
+            .assign(current, previous, timestamp, &raw.name);
         Ok((assigned.visitor_id, assigned.session_id))
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! Kept in memory per collector (a load balancer that hashes on client IP keeps a
 //! visitor on one collector); seeded from ClickHouse after a restart so a restart
-//! does not split running sessions.
+//! does not split running sessions. Besides the id, each open visit keeps its
+//! [`SessionRecord`], so every event yields the row changes of the `sessions` table.
 
+use luister_model::{EventRecord, SessionRecord};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 
@@ -11,10 +13,17 @@ use std::collections::HashMap;
 pub const SESSION_TIMEOUT_SECS: u32 = 30 * 60;
 const SHARDS: usize = 64;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct OpenSession {
     session_id: u64,
     last_seen: u32,
+    /// The visit as last written to the `sessions` table.
+    state: Option<SessionRecord>,
+}
+
+/// Engagement reports describe a pageview already counted; they neither extend nor open a visit.
+fn extends_visit(name: &str) -> bool {
+    name != "engagement"
 }
 
 /// Assigns session ids to visitors' events.
@@ -42,16 +51,25 @@ impl Sessionizer {
         &self.shards[(visitor_id % SHARDS as u64) as usize]
     }
 
-    /// The session of an event at `timestamp` (Unix seconds).
+    /// The session of an event at `timestamp` (Unix seconds) named `name`.
     ///
     /// `previous_id` is the visitor's id under the previous salt: a visit that was
     /// open when the salt rotated continues under that id instead of being split.
-    pub fn assign(&self, visitor_id: u64, previous_id: Option<u64>, timestamp: u32) -> Assigned {
+    pub fn assign(
+        &self,
+        visitor_id: u64,
+        previous_id: Option<u64>,
+        timestamp: u32,
+        name: &str,
+    ) -> Assigned {
+        let extends = extends_visit(name);
         if let Some(previous) = previous_id.filter(|p| *p != visitor_id) {
             let mut shard = self.shard(previous).lock();
             if let Some(open) = shard.get_mut(&previous) {
                 if is_continuation(open.last_seen, timestamp) {
-                    open.last_seen = open.last_seen.max(timestamp);
+                    if extends {
+                        open.last_seen = open.last_seen.max(timestamp);
+                    }
                     return Assigned {
                         visitor_id: previous,
                         session_id: open.session_id,
@@ -60,33 +78,75 @@ impl Sessionizer {
             }
         }
         let mut shard = self.shard(visitor_id).lock();
-        let open = shard.entry(visitor_id).or_insert_with(|| OpenSession {
-            session_id: new_session_id(),
-            last_seen: timestamp,
-        });
-        if !is_continuation(open.last_seen, timestamp) {
-            open.session_id = new_session_id();
-            open.last_seen = timestamp;
-        }
-        open.last_seen = open.last_seen.max(timestamp);
-        Assigned {
-            visitor_id,
-            session_id: open.session_id,
+        match shard.get_mut(&visitor_id) {
+            Some(open) if is_continuation(open.last_seen, timestamp) => {
+                if extends {
+                    open.last_seen = open.last_seen.max(timestamp);
+                }
+                Assigned {
+                    visitor_id,
+                    session_id: open.session_id,
+                }
+            }
+            _ if !extends => Assigned {
+                visitor_id,
+                session_id: new_session_id(),
+            },
+            _ => {
+                let session_id = new_session_id();
+                shard.insert(
+                    visitor_id,
+                    OpenSession {
+                        session_id,
+                        last_seen: timestamp,
+                        state: None,
+                    },
+                );
+                Assigned {
+                    visitor_id,
+                    session_id,
+                }
+            }
         }
     }
 
-    /// Registers a session known from storage (after a restart).
-    pub fn seed(&self, visitor_id: u64, session_id: u64, last_seen: u32) {
-        let mut shard = self.shard(visitor_id).lock();
-        let entry = shard.entry(visitor_id).or_insert(OpenSession {
-            session_id,
-            last_seen,
-        });
-        if last_seen >= entry.last_seen {
-            *entry = OpenSession {
-                session_id,
-                last_seen,
+    /// Folds a stored event into its visit; returns the `sessions` rows to write:
+    /// the cancelled earlier state (if any) and the new one.
+    pub fn record(&self, event: &EventRecord) -> Vec<SessionRecord> {
+        if !extends_visit(&event.name) {
+            return Vec::new();
+        }
+        let mut shard = self.shard(event.visitor_id).lock();
+        let Some(open) = shard
+            .get_mut(&event.visitor_id)
+            .filter(|o| o.session_id == event.session_id)
+        else {
+            return Vec::new();
+        };
+        let next = match &open.state {
+            Some(before) => fold(before, event),
+            None => first_state(event),
+        };
+        match open.state.replace(next.clone()) {
+            Some(before) => vec![before.cancelled(), next],
+            None => vec![next],
+        }
+    }
+
+    /// Registers a visit known from storage (after a restart).
+    pub fn seed(&self, state: SessionRecord) {
+        let mut shard = self.shard(state.visitor_id).lock();
+        let newer = shard
+            .get(&state.visitor_id)
+            .is_none_or(|open| state.ended_at >= open.last_seen);
+        if newer {
+            let visitor_id = state.visitor_id;
+            let open = OpenSession {
+                session_id: state.session_id,
+                last_seen: state.ended_at,
+                state: Some(state),
             };
+            shard.insert(visitor_id, open);
         }
     }
 
@@ -116,30 +176,106 @@ fn new_session_id() -> u64 {
     rand::random::<u64>().max(1)
 }
 
+/// A visit of one event: its visit properties come from that event.
+fn first_state(event: &EventRecord) -> SessionRecord {
+    let pageview = event.name == "pageview";
+    SessionRecord {
+        site_id: event.site_id.clone(),
+        session_id: event.session_id,
+        visitor_id: event.visitor_id,
+        sign: 1,
+        event_id: event.event_id,
+        started_at: event.timestamp,
+        ended_at: event.timestamp,
+        pageviews: pageview.into(),
+        events: 1,
+        interactions: u32::from(!pageview && event.interactive == 1),
+        entry_page: if pageview {
+            event.pathname.clone()
+        } else {
+            String::new()
+        },
+        exit_page: if pageview {
+            event.pathname.clone()
+        } else {
+            String::new()
+        },
+        hostname: event.hostname.clone(),
+        referrer: event.referrer.clone(),
+        referrer_source: event.referrer_source.clone(),
+        channel: event.channel.clone(),
+        utm_source: event.utm_source.clone(),
+        utm_medium: event.utm_medium.clone(),
+        utm_campaign: event.utm_campaign.clone(),
+        utm_content: event.utm_content.clone(),
+        utm_term: event.utm_term.clone(),
+        country_code: event.country_code.clone(),
+        region: event.region.clone(),
+        city: event.city.clone(),
+        browser: event.browser.clone(),
+        browser_version: event.browser_version.clone(),
+        os: event.os.clone(),
+        os_version: event.os_version.clone(),
+        device: event.device.clone(),
+    }
+}
+
+/// `before` with `event` added; an event earlier than the visit's start (an import out of
+/// order) gives the visit its properties.
+fn fold(before: &SessionRecord, event: &EventRecord) -> SessionRecord {
+    let single = first_state(event);
+    let pageview = event.name == "pageview";
+    let earlier = event.timestamp < before.started_at;
+    let base = if earlier { &single } else { before };
+    let first_pageview = before.entry_page.is_empty() && before.pageviews == 0;
+    SessionRecord {
+        sign: 1,
+        event_id: event.event_id,
+        started_at: before.started_at.min(event.timestamp),
+        ended_at: before.ended_at.max(event.timestamp),
+        pageviews: before.pageviews + single.pageviews,
+        events: before.events + 1,
+        interactions: before.interactions + single.interactions,
+        entry_page: if pageview && (first_pageview || earlier) {
+            event.pathname.clone()
+        } else {
+            before.entry_page.clone()
+        },
+        exit_page: if pageview && (first_pageview || event.timestamp >= before.ended_at) {
+            event.pathname.clone()
+        } else {
+            before.exit_page.clone()
+        },
+        ..base.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const PV: &str = "pageview";
+
     #[test]
     fn gap_of_thirty_minutes_starts_a_new_session() {
         let s = Sessionizer::default();
-        let a = s.assign(7, None, 1000);
-        assert_eq!(s.assign(7, None, 1000 + 29 * 60), a);
+        let a = s.assign(7, None, 1000, PV);
+        assert_eq!(s.assign(7, None, 1000 + 29 * 60, PV), a);
         // 29 minutes after the previous *event*, not the first one.
-        assert_eq!(s.assign(7, None, 1000 + 58 * 60), a);
-        let b = s.assign(7, None, 1000 + 58 * 60 + 31 * 60);
+        assert_eq!(s.assign(7, None, 1000 + 58 * 60, PV), a);
+        let b = s.assign(7, None, 1000 + 58 * 60 + 31 * 60, PV);
         assert_ne!(a.session_id, b.session_id);
-        assert_ne!(s.assign(8, None, 1000).session_id, b.session_id);
+        assert_ne!(s.assign(8, None, 1000, PV).session_id, b.session_id);
     }
 
     #[test]
     fn session_open_at_salt_rotation_continues_under_previous_id() {
         let s = Sessionizer::default();
-        let before = s.assign(100, None, 86_400 - 60);
-        let after = s.assign(200, Some(100), 86_400 + 60);
+        let before = s.assign(100, None, 86_400 - 60, PV);
+        let after = s.assign(200, Some(100), 86_400 + 60, PV);
         assert_eq!(after, before);
         // Once that session has expired, the new id takes over.
-        let later = s.assign(200, Some(100), 86_400 + 3_600);
+        let later = s.assign(200, Some(100), 86_400 + 3_600, PV);
         assert_eq!(later.visitor_id, 200);
         assert_ne!(later.session_id, before.session_id);
     }
@@ -147,9 +283,83 @@ mod tests {
     #[test]
     fn seed_and_prune() {
         let s = Sessionizer::default();
-        s.seed(5, 42, 10_000);
-        assert_eq!(s.assign(5, None, 10_100).session_id, 42);
+        s.seed(SessionRecord {
+            visitor_id: 5,
+            session_id: 42,
+            started_at: 9_000,
+            ended_at: 10_000,
+            ..Default::default()
+        });
+        assert_eq!(s.assign(5, None, 10_100, PV).session_id, 42);
         assert_eq!(s.prune(10_100 + SESSION_TIMEOUT_SECS), 1);
         assert_eq!(s.open_sessions(), 0);
+    }
+
+    fn event(
+        s: &Sessionizer,
+        ts: u32,
+        name: &str,
+        path: &str,
+    ) -> (EventRecord, Vec<SessionRecord>) {
+        let assigned = s.assign(9, None, ts, name);
+        let event = EventRecord {
+            site_id: "a.nl".into(),
+            timestamp: ts,
+            event_id: u64::from(ts),
+            name: name.into(),
+            visitor_id: assigned.visitor_id,
+            session_id: assigned.session_id,
+            pathname: path.into(),
+            referrer_source: format!("source at {ts}"),
+            interactive: 1,
+            ..Default::default()
+        };
+        let rows = s.record(&event);
+        (event, rows)
+    }
+
+    #[test]
+    fn each_event_cancels_and_restates_its_visit() {
+        let s = Sessionizer::default();
+        let (_, first) = event(&s, 1_000, PV, "/a");
+        assert_eq!(first.len(), 1);
+        assert!(first[0].is_bounce());
+        let (_, second) = event(&s, 1_060, PV, "/b");
+        assert_eq!(second[0], first[0].cancelled());
+        let visit = second[1].clone();
+        assert_eq!(
+            (visit.pageviews, visit.events, visit.duration()),
+            (2, 2, 60)
+        );
+        assert_eq!(
+            (visit.entry_page.as_str(), visit.exit_page.as_str()),
+            ("/a", "/b")
+        );
+        assert_eq!(
+            visit.referrer_source, "source at 1000",
+            "visit properties come from the first event"
+        );
+        let (_, third) = event(&s, 1_090, "Aanvraag", "/b");
+        assert_eq!(third[1].interactions, 1);
+        // Engagement neither changes nor extends the visit.
+        let (engagement, none) = event(&s, 1_100, "engagement", "/b");
+        assert!(none.is_empty());
+        assert_eq!(engagement.session_id, visit.session_id);
+        // An imported event earlier than the start becomes the entry and gives the properties.
+        let (_, earlier) = event(&s, 900, PV, "/start");
+        let latest = &earlier[1];
+        assert_eq!(
+            (
+                latest.started_at,
+                latest.entry_page.as_str(),
+                latest.exit_page.as_str()
+            ),
+            (900, "/start", "/b")
+        );
+        assert_eq!(latest.referrer_source, "source at 900");
+        assert_eq!(latest.pageviews, 3);
+        // The sum of signs is one visit, whatever was written.
+        let rows: Vec<SessionRecord> = [first, second, third, earlier].concat();
+        assert_eq!(rows.iter().map(|r| i32::from(r.sign)).sum::<i32>(), 1);
     }
 }

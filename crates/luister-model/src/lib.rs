@@ -5,8 +5,10 @@
 
 mod clock;
 mod event;
+mod session;
 mod site;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use event::{EventRecord, RawEvent, UNKNOWN_SEARCH_RESULTS};
+pub use session::SessionRecord;
 pub use site::{SaltRotation, Site, DEFAULT_SEARCH_PARAMS};

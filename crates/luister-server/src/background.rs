@@ -6,8 +6,8 @@ use luister_ingest::salts::{period_start, previous_period_start, SaltKey, Shared
 use luister_ingest::validate::SiteRegistry;
 use luister_ingest::Pipeline;
 use luister_metrics as metrics;
-use luister_model::{Clock, EventRecord, SaltRotation};
-use luister_spool::EventSink;
+use luister_model::{Clock, SaltRotation};
+use luister_spool::{Batch, EventSink};
 use luister_store::{Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,11 +16,18 @@ use std::time::Duration;
 pub(crate) struct StoreSink(pub Store);
 
 impl EventSink for StoreSink {
-    async fn write_batch(&self, batch: &[EventRecord], retry: bool) -> Result<usize, String> {
-        self.0
-            .insert_events(batch, retry)
+    /// Events first, then the visit changes they caused; returns events stored.
+    async fn write_batch(&self, batch: &Batch, retry: bool) -> Result<usize, String> {
+        let stored = self
+            .0
+            .insert_events(&batch.events, retry)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        self.0
+            .insert_sessions(&batch.sessions, retry)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(stored)
     }
 }
 
@@ -94,15 +101,13 @@ pub(crate) async fn seed_sessions(
     pipeline: &Pipeline,
     now: u32,
 ) -> Result<usize, StoreError> {
-    let open = store
-        .recent_sessions(now.saturating_sub(luister_ingest::sessionize::SESSION_TIMEOUT_SECS))
-        .await?;
-    for session in &open {
-        pipeline
-            .sessions()
-            .seed(session.visitor_id, session.session_id, session.last_seen);
+    let since = now.saturating_sub(luister_ingest::sessionize::SESSION_TIMEOUT_SECS);
+    let open = store.open_sessions(since).await?;
+    let count = open.len();
+    for session in open {
+        pipeline.sessions().seed(session);
     }
-    Ok(open.len())
+    Ok(count)
 }
 
 /// Periodic upkeep until the server stops.

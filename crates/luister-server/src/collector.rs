@@ -4,10 +4,10 @@ use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use luister_ingest::decode::{decode_plausible, RequestContext};
-use luister_ingest::DropReason;
+use luister_ingest::{DropReason, Processed};
 use luister_metrics as metrics;
-use luister_model::{EventRecord, RawEvent};
-use luister_spool::SpoolError;
+use luister_model::RawEvent;
+use luister_spool::{Batch, SpoolError};
 use serde_json::json;
 
 /// The request facts the pipeline needs: when, from which client address, which browser.
@@ -75,11 +75,16 @@ pub(crate) enum IngestRefusal {
 ///
 /// Returns how many were accepted. Bots are dropped silently (as Plausible does).
 pub(crate) async fn ingest(state: &AppState, events: &[RawEvent]) -> Result<usize, IngestRefusal> {
-    let mut records: Vec<EventRecord> = Vec::with_capacity(events.len());
+    // Refuse before the sessionizer changes state, so a refused event leaves no trace.
+    state.spool.check_room().map_err(IngestRefusal::Spool)?;
+    let mut batch = Batch::default();
     let mut client_error = None;
     for raw in events {
         match process(state, raw).await {
-            Ok(record) => records.push(record),
+            Ok(processed) => {
+                batch.events.push(processed.event);
+                batch.sessions.extend(processed.sessions);
+            }
             Err(reason) => {
                 metrics::EVENTS_DROPPED
                     .with_label_values(&[reason.as_str()])
@@ -90,23 +95,24 @@ pub(crate) async fn ingest(state: &AppState, events: &[RawEvent]) -> Result<usiz
             }
         }
     }
-    if records.is_empty() {
+    if batch.events.is_empty() {
         return match client_error {
             Some(reason) => Err(IngestRefusal::Client(reason)),
             None => Ok(0),
         };
     }
-    state.spool.append(&records).map_err(|e| {
+    let accepted = batch.events.len();
+    state.spool.append(&batch).map_err(|e| {
         metrics::EVENTS_DROPPED
             .with_label_values(&["spool_refused"])
-            .inc_by(records.len() as u64);
+            .inc_by(accepted as u64);
         IngestRefusal::Spool(e)
     })?;
-    Ok(records.len())
+    Ok(accepted)
 }
 
 /// The pipeline, fetching a salt this collector has not seen yet (just after midnight).
-async fn process(state: &AppState, raw: &RawEvent) -> Result<EventRecord, DropReason> {
+async fn process(state: &AppState, raw: &RawEvent) -> Result<Processed, DropReason> {
     match state.pipeline.process(raw) {
         Err(DropReason::NoSalt) => {
             let rotation = state

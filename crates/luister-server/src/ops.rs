@@ -19,7 +19,7 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let body = json!({
         "clickhouse": if clickhouse { "ok" } else { "unreachable" },
         "spool": if spool { "ok" } else { "not writable" },
-        "spool_events": state.spool.stats().events(),
+        "spool_rows": state.spool.stats().records(),
     });
     if clickhouse && spool {
         HttpResponse::Ok().json(body)

@@ -1,9 +1,9 @@
 //! The drain side of the spool: sealed segments → sink, deleted only once accepted.
 
 use crate::segment;
+use crate::Batch;
 use crate::Spool;
 use luister_metrics as metrics;
-use luister_model::EventRecord;
 use std::collections::HashSet;
 use std::future::Future;
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ use tokio::sync::watch;
 pub trait EventSink: Send + Sync + 'static {
     fn write_batch(
         &self,
-        batch: &[EventRecord],
+        batch: &Batch,
         retry: bool,
     ) -> impl Future<Output = Result<usize, String>> + Send;
 }
@@ -116,8 +116,8 @@ impl<S: EventSink> Flusher<S> {
             }
         }
         tracing::warn!(
-            "{} events stay in the spool at {} and will be written on the next start",
-            self.spool.stats().events(),
+            "{} rows stay in the spool at {} and will be written on the next start",
+            self.spool.stats().records(),
             self.spool.dir().display()
         );
     }
@@ -135,19 +135,17 @@ impl<S: EventSink> Flusher<S> {
             }
             let retry = self.uncertain.contains(&path);
             let started = Instant::now();
-            for chunk in records.chunks(100_000) {
-                match self.sink.write_batch(chunk, retry).await {
-                    Ok(stored) => {
-                        metrics::EVENTS_STORED.inc_by(stored as u64);
-                        metrics::BATCH_SIZE.observe(chunk.len() as f64);
-                    }
-                    Err(e) => {
-                        metrics::CLICKHOUSE_ERRORS
-                            .with_label_values(&["insert"])
-                            .inc();
-                        self.uncertain.insert(path);
-                        return Err(e);
-                    }
+            match self.sink.write_batch(&records, retry).await {
+                Ok(stored) => {
+                    metrics::EVENTS_STORED.inc_by(stored as u64);
+                    metrics::BATCH_SIZE.observe(records.events.len() as f64);
+                }
+                Err(e) => {
+                    metrics::CLICKHOUSE_ERRORS
+                        .with_label_values(&["insert"])
+                        .inc();
+                    self.uncertain.insert(path);
+                    return Err(e);
                 }
             }
             metrics::FLUSH_SECONDS.observe(started.elapsed().as_secs_f64());
@@ -177,13 +175,13 @@ mod tests {
     }
 
     impl EventSink for MemorySink {
-        async fn write_batch(&self, batch: &[EventRecord], retry: bool) -> Result<usize, String> {
+        async fn write_batch(&self, batch: &Batch, retry: bool) -> Result<usize, String> {
             if self.failing.load(Ordering::Relaxed) {
                 return Err("down".into());
             }
             let mut rows = self.rows.lock().unwrap();
-            rows.extend(batch.iter().map(|r| (r.event_id, retry)));
-            Ok(batch.len())
+            rows.extend(batch.events.iter().map(|r| (r.event_id, retry)));
+            Ok(batch.events.len())
         }
     }
 
@@ -197,8 +195,15 @@ mod tests {
         }
     }
 
-    fn record(id: u64) -> EventRecord {
-        EventRecord {
+    fn record(id: u64) -> Batch {
+        Batch {
+            events: vec![event(id)],
+            sessions: Vec::new(),
+        }
+    }
+
+    fn event(id: u64) -> luister_model::EventRecord {
+        luister_model::EventRecord {
             event_id: id,
             site_id: "a.nl".into(),
             ..Default::default()
@@ -212,18 +217,18 @@ mod tests {
         let sink = MemorySink::default();
         let mut flusher = Flusher::new(spool.clone(), sink.clone(), FlusherConfig::default());
         for id in 1..=4 {
-            spool.append(&[record(id)]).unwrap();
+            spool.append(&record(id)).unwrap();
         }
         sink.failing.store(true, Ordering::Relaxed);
         assert!(flusher.flush_ready().await.is_err());
-        assert_eq!(spool.stats().events(), 4);
+        assert_eq!(spool.stats().records(), 4);
         sink.failing.store(false, Ordering::Relaxed);
         assert_eq!(flusher.flush_ready().await.unwrap(), 3);
         spool.seal_now().unwrap();
         assert_eq!(flusher.flush_ready().await.unwrap(), 1);
         let rows = sink.rows.lock().unwrap().clone();
         assert_eq!(rows, vec![(1, true), (2, true), (3, true), (4, false)]);
-        assert_eq!(spool.stats().events(), 0);
+        assert_eq!(spool.stats().records(), 0);
         assert!(spool.ready_segments().unwrap().is_empty());
     }
 
@@ -233,18 +238,18 @@ mod tests {
         {
             let spool = Spool::open(config(dir.path())).unwrap();
             for id in 1..=5 {
-                spool.append(&[record(id)]).unwrap();
+                spool.append(&record(id)).unwrap();
             }
             // Dropped without sealing: segment 2 stays `.open`, as after a crash.
         }
         let spool = Arc::new(Spool::open(config(dir.path())).unwrap());
-        assert_eq!(spool.stats().events(), 5);
+        assert_eq!(spool.stats().records(), 5);
         let sink = MemorySink::default();
         let mut flusher = Flusher::new(spool.clone(), sink.clone(), FlusherConfig::default());
         assert_eq!(flusher.flush_ready().await.unwrap(), 5);
         assert!(sink.rows.lock().unwrap().iter().all(|(_, retry)| *retry));
         // New appends go to a fresh segment number, after the replayed ones.
-        spool.append(&[record(6)]).unwrap();
+        spool.append(&record(6)).unwrap();
         spool.seal_now().unwrap();
         assert_eq!(flusher.flush_ready().await.unwrap(), 1);
     }
@@ -257,9 +262,9 @@ mod tests {
             ..config(dir.path())
         })
         .unwrap();
-        spool.append(&[record(1)]).unwrap();
+        spool.append(&record(1)).unwrap();
         assert!(matches!(
-            spool.append(&[record(2)]),
+            spool.append(&record(2)),
             Err(crate::SpoolError::Full(_))
         ));
     }
@@ -268,9 +273,9 @@ mod tests {
     fn torn_last_line_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("seg-000000000001.ready");
-        let line = serde_json::to_string(&record(1)).unwrap();
+        let line = serde_json::to_string(&crate::SpoolRecord::Event(event(1))).unwrap();
         std::fs::write(&path, format!("{line}\n{}", &line[..10])).unwrap();
         let (records, torn) = segment::read_segment(&path).unwrap();
-        assert_eq!((records.len(), torn), (1, 1));
+        assert_eq!((records.events.len(), torn), (1, 1));
     }
 }

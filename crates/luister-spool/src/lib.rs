@@ -10,4 +10,5 @@ mod segment;
 mod spool;
 
 pub use flusher::{EventSink, Flusher, FlusherConfig};
+pub use segment::{Batch, SpoolRecord};
 pub use spool::{FsyncPolicy, Spool, SpoolConfig, SpoolError, SpoolStats};

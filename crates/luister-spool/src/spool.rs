@@ -1,8 +1,7 @@
 //! The append side of the spool: where the collector writes before answering 202.
 
-use crate::segment::{self, OPEN_SUFFIX, READY_SUFFIX};
+use crate::segment::{self, Batch, OPEN_SUFFIX, READY_SUFFIX};
 use luister_metrics as metrics;
-use luister_model::EventRecord;
 use parking_lot::Mutex;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -53,7 +52,8 @@ pub struct SpoolStats {
 }
 
 impl SpoolStats {
-    pub fn events(&self) -> u64 {
+    /// Rows (events and visit changes) waiting.
+    pub fn records(&self) -> u64 {
         self.events.load(Ordering::Relaxed)
     }
 
@@ -71,7 +71,7 @@ impl SpoolStats {
     pub(crate) fn remove(&self, events: u64, bytes: u64) {
         let e = self
             .events
-            .fetch_sub(events.min(self.events()), Ordering::Relaxed)
+            .fetch_sub(events.min(self.records()), Ordering::Relaxed)
             .saturating_sub(events);
         let b = self
             .bytes
@@ -141,19 +141,22 @@ impl Spool {
         &self.stats
     }
 
-    /// Appends records durably (see [`FsyncPolicy`]); once this returns they will reach the sink.
-    pub fn append(&self, records: &[EventRecord]) -> Result<(), SpoolError> {
-        if records.is_empty() {
-            return Ok(());
-        }
+    /// `Err(Full)` when the spool has no room for more; checked before any work is done.
+    pub fn check_room(&self) -> Result<(), SpoolError> {
         if self.stats.bytes() >= self.config.max_bytes {
             return Err(SpoolError::Full(self.stats.bytes()));
         }
-        let mut buffer = Vec::with_capacity(records.len() * 512);
-        for record in records {
-            serde_json::to_writer(&mut buffer, record).map_err(std::io::Error::other)?;
-            buffer.push(b'\n');
+        Ok(())
+    }
+
+    /// Appends records durably (see [`FsyncPolicy`]); once this returns they will reach the sink.
+    pub fn append(&self, records: &Batch) -> Result<(), SpoolError> {
+        if records.is_empty() {
+            return Ok(());
         }
+        self.check_room()?;
+        let mut buffer = Vec::with_capacity(records.len() * 512);
+        records.encode(&mut buffer).map_err(std::io::Error::other)?;
         let mut current = self.current.lock();
         if current.is_none() {
             *current = Some(self.new_segment()?);

@@ -1,17 +1,8 @@
 //! Writing event batches, exactly once even when an earlier attempt's outcome is unknown.
 
 use crate::{Store, StoreError};
-use luister_model::EventRecord;
-use serde::Deserialize;
-
-/// The newest event of a visitor still inside a session window; seeds the sessionizer after a restart.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, clickhouse::Row)]
-pub struct RecentSession {
-    pub site_id: String,
-    pub visitor_id: u64,
-    pub session_id: u64,
-    pub last_seen: u32,
-}
+use luister_model::{EventRecord, SessionRecord};
+use std::collections::HashSet;
 
 impl Store {
     /// Inserts `batch` as one INSERT.
@@ -78,18 +69,86 @@ impl Store {
         Ok(present.into_iter().collect())
     }
 
-    /// Each visitor's latest session that saw an event at or after `since` (Unix seconds).
-    pub async fn recent_sessions(&self, since: u32) -> Result<Vec<RecentSession>, StoreError> {
+    /// Inserts session changes; with `retry`, skips the (event, sign) pairs already stored.
+    pub async fn insert_sessions(
+        &self,
+        batch: &[SessionRecord],
+        retry: bool,
+    ) -> Result<usize, StoreError> {
+        let present = if retry {
+            self.present_session_changes(batch).await?
+        } else {
+            HashSet::new()
+        };
+        let missing: Vec<&SessionRecord> = batch
+            .iter()
+            .filter(|s| !present.contains(&(s.event_id, s.sign)))
+            .collect();
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let mut insert = self.client.insert::<SessionRecord>("sessions").await?;
+        for record in &missing {
+            insert.write(record).await?;
+        }
+        insert.end().await?;
+        Ok(missing.len())
+    }
+
+    async fn present_session_changes(
+        &self,
+        batch: &[SessionRecord],
+    ) -> Result<HashSet<(u64, i8)>, StoreError> {
+        let Some(earliest) = batch.iter().map(|s| s.started_at).min() else {
+            return Ok(HashSet::new());
+        };
+        let ids: Vec<u64> = batch.iter().map(|s| s.event_id).collect();
+        let sites: Vec<&str> = batch
+            .iter()
+            .map(|s| s.site_id.as_str())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let present: Vec<(u64, i8)> = self
+            .client
+            .query(
+                "SELECT event_id, sign FROM sessions WHERE has(?, site_id) \
+                 AND started_at >= toDateTime(?) AND has(?, event_id)",
+            )
+            .bind(sites)
+            .bind(earliest)
+            .bind(ids)
+            .fetch_all()
+            .await?;
+        Ok(present.into_iter().collect())
+    }
+
+    /// Visits with an event at or after `since` (Unix seconds), in their latest state;
+    /// they seed the sessionizer after a restart so running visits continue.
+    pub async fn open_sessions(&self, since: u32) -> Result<Vec<SessionRecord>, StoreError> {
         Ok(self
             .client
             .query(
-                "SELECT site_id, visitor_id, argMax(session_id, timestamp) AS session_id, \
-                 toUInt32(max(timestamp)) AS last_seen \
-                 FROM events WHERE timestamp >= toDateTime(?) \
-                 GROUP BY site_id, visitor_id",
+                "SELECT ?fields FROM sessions FINAL WHERE started_at >= toDateTime(?) - 86400 \
+                 AND ended_at >= toDateTime(?) AND sign = 1",
             )
+            .bind(since)
             .bind(since)
             .fetch_all()
             .await?)
+    }
+
+    /// Recomputes the `sessions` table from `events` (after a manual data fix, or for
+    /// rows inserted without the pipeline, as some tests do).
+    pub async fn rebuild_sessions(&self) -> Result<(), StoreError> {
+        self.client
+            .query("TRUNCATE TABLE sessions")
+            .execute()
+            .await?;
+        self.client
+            .query(crate::schema::SESSIONS_FROM_EVENTS)
+            .execute()
+            .await?;
+        Ok(())
     }
 }

@@ -18,7 +18,6 @@ mod tokens;
 
 pub use client::{ClickHouseSettings, Store};
 pub use error::StoreError;
-pub use events::RecentSession;
 pub use funnels::SavedFunnel;
 pub use goals::Goal;
 pub use migrate::MigrationReport;

@@ -12,11 +12,12 @@ pub struct Migration {
 }
 
 /// All migrations in the order they are applied.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    statements: &[
-        "CREATE TABLE IF NOT EXISTS events (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS events (
             site_id String,
             timestamp DateTime('UTC'),
             event_id UInt64,
@@ -52,7 +53,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         ) ENGINE = MergeTree()
         PARTITION BY toYYYYMM(timestamp)
         ORDER BY (site_id, toDate(timestamp), visitor_id, timestamp)",
-        "CREATE TABLE IF NOT EXISTS sites (
+            "CREATE TABLE IF NOT EXISTS sites (
             domain String,
             timezone String,
             search_params Array(String),
@@ -64,7 +65,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             version UInt64
         ) ENGINE = ReplacingMergeTree(version)
         ORDER BY domain",
-        "CREATE TABLE IF NOT EXISTS salts (
+            "CREATE TABLE IF NOT EXISTS salts (
             rotation String,
             period_start Date,
             k0 UInt64,
@@ -73,7 +74,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
         ) ENGINE = MergeTree()
         PARTITION BY (rotation, toYYYYMMDD(period_start))
         ORDER BY (rotation, period_start, created_ns)",
-        "CREATE TABLE IF NOT EXISTS tokens (
+            "CREATE TABLE IF NOT EXISTS tokens (
             token_hash String,
             name String,
             admin UInt8,
@@ -83,7 +84,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             version UInt64
         ) ENGINE = ReplacingMergeTree(version)
         ORDER BY token_hash",
-        "CREATE TABLE IF NOT EXISTS goals (
+            "CREATE TABLE IF NOT EXISTS goals (
             site_id String,
             id String,
             event_name String,
@@ -95,7 +96,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             version UInt64
         ) ENGINE = ReplacingMergeTree(version)
         ORDER BY (site_id, id)",
-        "CREATE TABLE IF NOT EXISTS funnels (
+            "CREATE TABLE IF NOT EXISTS funnels (
             site_id String,
             id String,
             name String,
@@ -104,8 +105,63 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             version UInt64
         ) ENGINE = ReplacingMergeTree(version)
         ORDER BY (site_id, id)",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "sessions table",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS sessions (
+            site_id String,
+            session_id UInt64,
+            visitor_id UInt64,
+            sign Int8,
+            event_id UInt64,
+            started_at DateTime('UTC'),
+            ended_at DateTime('UTC'),
+            pageviews UInt32,
+            events UInt32,
+            interactions UInt32,
+            entry_page String,
+            exit_page String,
+            hostname String,
+            referrer String,
+            referrer_source String,
+            channel String,
+            utm_source String,
+            utm_medium String,
+            utm_campaign String,
+            utm_content String,
+            utm_term String,
+            country_code String,
+            region String,
+            city String,
+            browser String,
+            browser_version String,
+            os String,
+            os_version String,
+            device String
+        ) ENGINE = CollapsingMergeTree(sign)
+        PARTITION BY toYYYYMM(started_at)
+        ORDER BY (site_id, toDate(started_at), session_id)",
+            // Visits of events stored before this table existed.
+            SESSIONS_FROM_EVENTS,
+        ],
+    },
+];
+
+/// Rebuilds the visits of stored events (the sessions table is derived data).
+pub const SESSIONS_FROM_EVENTS: &str = "INSERT INTO sessions SELECT site_id, session_id, any(visitor_id), toInt8(1), max(event_id),
+            min(timestamp), max(timestamp), toUInt32(countIf(name = 'pageview')), toUInt32(count()),
+            toUInt32(countIf(name != 'pageview' AND interactive = 1)),
+            argMinIf(pathname, timestamp, name = 'pageview'), argMaxIf(pathname, timestamp, name = 'pageview'),
+            argMin(hostname, timestamp), argMin(referrer, timestamp), argMin(referrer_source, timestamp),
+            argMin(channel, timestamp), argMin(utm_source, timestamp), argMin(utm_medium, timestamp),
+            argMin(utm_campaign, timestamp), argMin(utm_content, timestamp), argMin(utm_term, timestamp),
+            argMin(country_code, timestamp), argMin(region, timestamp), argMin(city, timestamp),
+            argMin(browser, timestamp), argMin(browser_version, timestamp), argMin(os, timestamp),
+            argMin(os_version, timestamp), argMin(device, timestamp)
+        FROM events WHERE name != 'engagement' GROUP BY site_id, session_id";
 
 /// Bookkeeping table of applied migrations; created before any migration runs.
 pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
