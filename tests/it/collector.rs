@@ -14,27 +14,13 @@ fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().into()
 }
 
-/// Rows as JSON objects, for assertions on any column.
+/// Events as JSON objects, for assertions on any column.
 async fn rows(app: &TestApp, columns: &str) -> Vec<Value> {
-    let sql = format!(
-        "SELECT {columns} FROM events ORDER BY timestamp, pathname, name FORMAT JSONEachRow"
-    );
-    let text = reqwest::Client::new()
-        .post(format!(
-            "{}/?database={}",
-            app.db.settings().url,
-            app.db.settings().database
+    app.db
+        .json_rows(&format!(
+            "SELECT {columns} FROM events ORDER BY timestamp, pathname, name"
         ))
-        .body(sql)
-        .send()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[tokio::test]
@@ -230,25 +216,10 @@ async fn no_ip_address_or_user_agent_is_stored_anywhere() {
     app.send(body, "203.0.113.77", FIREFOX).await;
     app.send(r#"{"n":"search","u":"https://enschede.nl/","d":"enschede.nl","p":{"query":"Schuld  Hulp","results":0}}"#, "2001:db8::77", IPHONE).await;
     app.flushed().await;
-    let tables: Vec<Value> = {
-        let sql = "SELECT table, name FROM system.columns WHERE database = currentDatabase() AND type LIKE '%String%' FORMAT JSONEachRow";
-        let text = reqwest::Client::new()
-            .post(format!(
-                "{}/?database={}",
-                app.db.settings().url,
-                app.db.settings().database
-            ))
-            .body(sql)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
+    let tables = app
+        .db
+        .json_rows("SELECT table, name FROM system.columns WHERE database = currentDatabase() AND type LIKE '%String%'")
+        .await;
     assert!(tables.len() > 20);
     for needle in [
         "203.0.113.77",
@@ -305,7 +276,10 @@ async fn ops_endpoints_and_tracker_script() {
         .unwrap();
     assert_eq!(script.status(), 200);
     assert_eq!(script.headers()["content-encoding"], "gzip");
-    assert!(script.headers()["content-type"].to_str().unwrap().starts_with("application/javascript"));
+    assert!(script.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/javascript"));
     let etag = script.headers()["etag"].to_str().unwrap().to_string();
     assert!(script.headers()["cache-control"]
         .to_str()

@@ -78,50 +78,21 @@ fn script() -> Vec<(
 /// Rows with ids replaced by the order in which they first appear, so runs with
 /// different salts compare equal when their structure is the same.
 async fn normalised_rows(db: &TestDb) -> Vec<Value> {
-    let text = reqwest::Client::new()
-        .post(format!(
-            "{}/?database={}",
-            db.settings().url,
-            db.settings().database
-        ))
-        .body("SELECT * EXCEPT(event_id) FROM events ORDER BY timestamp, name FORMAT JSONEachRow")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await;
-    // 18.16 has no `* EXCEPT`; fall back to dropping the column client-side.
-    let text = match text {
-        Ok(t) if !t.contains("Exception") => t,
-        _ => reqwest::Client::new()
-            .post(format!(
-                "{}/?database={}",
-                db.settings().url,
-                db.settings().database
-            ))
-            .body("SELECT * FROM events ORDER BY timestamp, name FORMAT JSONEachRow")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    };
     let mut ids: HashMap<(String, String), usize> = HashMap::new();
-    text.lines()
-        .map(|line| {
-            let mut row: Value = serde_json::from_str(line).unwrap();
-            let object = row.as_object_mut().unwrap();
-            object.remove("event_id");
-            for key in ["visitor_id", "session_id"] {
-                let raw = object[key].to_string();
-                let next = ids.len();
-                let ordinal = *ids.entry((key.to_string(), raw)).or_insert(next);
-                object.insert(key.into(), json!(ordinal));
-            }
-            row
-        })
-        .collect()
+    let mut rows = db
+        .json_rows("SELECT * FROM events ORDER BY timestamp, name")
+        .await;
+    for row in &mut rows {
+        let object = row.as_object_mut().unwrap();
+        object.remove("event_id");
+        for key in ["visitor_id", "session_id"] {
+            let raw = object[key].to_string();
+            let next = ids.len();
+            let ordinal = *ids.entry((key.to_string(), raw)).or_insert(next);
+            object.insert(key.into(), json!(ordinal));
+        }
+    }
+    rows
 }
 
 #[tokio::test]
@@ -195,27 +166,13 @@ async fn import_gives_the_same_rows_as_live_events() {
 
 /// Visits as the `sessions` table states them (collapsed), sorted.
 async fn visits(db: &TestDb) -> Vec<Value> {
-    let sql =
+    db.json_rows(
         "SELECT toString(session_id) AS s, sum(sign) AS n, sum(sign * pageviews) AS pageviews, \
-               sum(sign * events) AS events, sum(sign * interactions) AS interactions, \
-               sum(sign * (toInt64(ended_at) - toInt64(started_at))) AS duration \
-               FROM sessions GROUP BY session_id HAVING n != 0 ORDER BY s FORMAT JSONEachRow";
-    let text = reqwest::Client::new()
-        .post(format!(
-            "{}/?database={}",
-            db.settings().url,
-            db.settings().database
-        ))
-        .body(sql)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+         sum(sign * events) AS events, sum(sign * interactions) AS interactions, \
+         sum(sign * (toInt64(ended_at) - toInt64(started_at))) AS duration \
+         FROM sessions GROUP BY session_id HAVING n != 0 ORDER BY s",
+    )
+    .await
 }
 
 #[tokio::test]

@@ -39,23 +39,7 @@ async fn rows(app: &TestApp, columns: &str) -> Vec<Value> {
 }
 
 async fn query(app: &TestApp, sql: &str) -> Vec<Value> {
-    let sql = format!("{sql} FORMAT JSONEachRow");
-    let text = reqwest::Client::new()
-        .post(format!(
-            "{}/?database={}",
-            app.db.settings().url,
-            app.db.settings().database
-        ))
-        .body(sql)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    app.db.json_rows(sql).await
 }
 
 fn get(app: &TestApp, path: &str, query: &str) -> reqwest::RequestBuilder {

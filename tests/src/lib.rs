@@ -130,6 +130,24 @@ impl TestDb {
     pub fn settings(&self) -> ClickHouseSettings {
         self.store.settings().clone()
     }
+
+    /// Runs `sql` (without a FORMAT clause) and returns its rows as JSON objects, for
+    /// assertions on any column; an error from ClickHouse fails the test with its text.
+    pub async fn json_rows(&self, sql: &str) -> Vec<serde_json::Value> {
+        let settings = self.settings();
+        let response = reqwest::Client::new()
+            .post(format!("{}/?database={}", settings.url, settings.database))
+            .body(format!("{sql} FORMAT JSONEachRow"))
+            .send()
+            .await
+            .expect("clickhouse answers");
+        let ok = response.status().is_success();
+        let text = response.text().await.expect("clickhouse body");
+        assert!(ok, "{sql}: {text}");
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON row"))
+            .collect()
+    }
 }
 
 impl Drop for TestDb {
