@@ -33,8 +33,8 @@ fi
 echo "==> docker-compose.yml validates" >&2
 docker-compose -f docker-compose.yml config -q
 
-if [ -f tests/chdb/check_sql.py ]; then
-    echo "==> SQL on current ClickHouse (chDB)" >&2
-    python3 tests/chdb/check_sql.py
-fi
+echo "==> SQL on current ClickHouse (chDB): generated query shapes" >&2
+python3 tests/chdb/check_sql.py
+echo "==> SQL on current ClickHouse (chDB): every statement the tests ran on 18.16" >&2
+python3 tests/chdb/replay_query_log.py --clickhouse "$ch_url"
 echo "==> all tests passed" >&2
