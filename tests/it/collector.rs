@@ -331,3 +331,45 @@ async fn ops_endpoints_and_tracker_script() {
         assert!(metrics.contains(name), "{name} missing");
     }
 }
+
+#[tokio::test]
+async fn weekly_rotation_keeps_a_visitor_from_monday_to_wednesday() {
+    let mut weekly = Site::new("weekly.nl");
+    weekly.salt_rotation = luister_model::SaltRotation::Weekly;
+    let app = TestApp::start(at("2026-11-23T09:00:00Z"), &[weekly, Site::new("daily.nl")]).await;
+    for (when, path) in [
+        ("2026-11-23T09:00:00Z", "/maandag"),
+        ("2026-11-25T15:00:00Z", "/woensdag"),
+        ("2026-11-30T09:00:00Z", "/volgende-week"),
+    ] {
+        app.clock.set(at(when));
+        for domain in ["weekly.nl", "daily.nl"] {
+            let body = format!(r#"{{"n":"pageview","u":"https://{domain}{path}","d":"{domain}"}}"#);
+            assert_eq!(app.send(&body, "192.0.2.9", FIREFOX).await.status(), 202);
+        }
+    }
+    app.flushed().await;
+    let visitors = |site: &str| {
+        let site = site.to_string();
+        let app = &app;
+        async move {
+            app.db
+                .json_rows(&format!("SELECT pathname, toString(visitor_id) AS v FROM events WHERE site_id = '{site}' ORDER BY timestamp"))
+                .await
+                .into_iter()
+                .map(|r| r["v"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let weekly = visitors("weekly.nl").await;
+    assert_eq!(
+        weekly[0], weekly[1],
+        "Monday and Wednesday are one visitor with weekly salts"
+    );
+    assert_ne!(weekly[1], weekly[2], "a new week is a new visitor");
+    let daily = visitors("daily.nl").await;
+    assert_ne!(
+        daily[0], daily[1],
+        "daily salts separate Monday and Wednesday"
+    );
+}
