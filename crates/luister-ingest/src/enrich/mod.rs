@@ -12,6 +12,7 @@
 //! to an event (dropping, sessions): that is the pipeline's job.
 
 pub mod bots;
+mod channel;
 pub mod geo;
 pub mod page_url;
 pub mod pii;
