@@ -3,7 +3,9 @@
 
 The shapes come from `cargo run -q -p luister-query --example dump_sql` (one JSON object
 per line: kind, name, sql). The script creates the schema, inserts a small sample of events,
-runs every query, and exits non-zero if any statement fails.
+derives their visits into `sessions` (the schema's own rebuild statement) and adds unmerged
+state/cancel pairs there (as live ingestion leaves them before ClickHouse merges), runs
+every query, and exits non-zero if any statement fails.
 
 With `--clickhouse http://127.0.0.1:8123` the same statements also run on that server
 (e.g. the 18.16 of the test suite) and both answers must be equal, row for row.
@@ -62,6 +64,21 @@ def sample_rows():
             f"{80 if name == 'engagement' else 255})"
         )
     return f"INSERT INTO events ({SAMPLE_COLUMNS}) VALUES " + ", ".join(values)
+
+
+SESSION_COLUMNS = (
+    "site_id, session_id, visitor_id, sign, event_id, started_at, ended_at, pageviews, events, "
+    "interactions, entry_page, exit_page, hostname, referrer, referrer_source, channel, utm_source, "
+    "utm_medium, utm_campaign, utm_content, utm_term, country_code, region, city, browser, "
+    "browser_version, os, os_version, device"
+)
+
+
+def transient_session_states():
+    """For every visit, an earlier state and the row that cancels it: both must be invisible."""
+    earlier = SESSION_COLUMNS.replace("sign, event_id, started_at, ended_at, pageviews, events, interactions, entry_page, exit_page",
+                                      "toInt8(s), event_id + 1000000, started_at, started_at, toUInt32(1), toUInt32(1), toUInt32(0), entry_page, '/b'")
+    return f"INSERT INTO sessions ({SESSION_COLUMNS}) SELECT {earlier} FROM sessions ARRAY JOIN [1, -1] AS s"
 
 
 def load_shapes(path):
@@ -144,6 +161,10 @@ def run_all(runner, shapes):
             except Exception as e:  # noqa: BLE001 (report every failure)
                 failures.append((shape["name"], str(e)))
     runner.run(sample_rows())
+    for shape in shapes:
+        if shape["kind"] == "migration" and shape["sql"].startswith("INSERT INTO sessions"):
+            runner.run(shape["sql"])
+    runner.run(transient_session_states())
     for shape in shapes:
         if shape["kind"] != "query":
             continue

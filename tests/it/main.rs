@@ -10,6 +10,7 @@ mod query_fixture;
 mod query_funnels;
 mod query_goals;
 mod query_search;
+mod query_sessions;
 mod query_stats;
 mod query_timezones;
 mod query_tokens;

@@ -31,6 +31,7 @@ async fn app() -> TestApp {
     ];
     let records: Vec<EventRecord> = visits.into_iter().flat_map(|v| v.into_records()).collect();
     app.store().insert_events(&records, false).await.unwrap();
+    app.store().rebuild_sessions().await.unwrap();
     app
 }
 

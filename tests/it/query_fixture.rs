@@ -1,4 +1,6 @@
-//! Known events for the query tests: visits built step by step, stored as `EventRecord`s.
+//! Known events for the query tests: visits built step by step, stored as `EventRecord`s,
+//! with the `sessions` table rebuilt from them (as `Store::rebuild_sessions` does after a
+//! data fix; the pipeline's own session rows are tested in `query_sessions`).
 //!
 //! Visitor and session ids are given explicitly, so every expected number in the tests
 //! can be worked out by hand from the fixture.
@@ -161,6 +163,7 @@ pub async fn load(sites: &[&str], visits: Vec<Visit>) -> Loaded {
     }
     let records: Vec<EventRecord> = visits.into_iter().flat_map(Visit::into_records).collect();
     db.store.insert_events(&records, false).await.unwrap();
+    db.store.rebuild_sessions().await.unwrap();
     let engine = QueryEngine::new(db.store.clone());
     Loaded { db, engine }
 }

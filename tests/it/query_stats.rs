@@ -10,8 +10,11 @@ const ALL: &str = "visitors,visits,pageviews,views_per_visit,bounce_rate,visit_d
 
 /// Six visits of five visitors on Monday 2 November 2026 (Amsterdam, UTC+1), plus
 /// events just outside that day. Worked out by hand:
-/// visitors 5, visits 6, pageviews 10, events 12, bounces 3 (B, D, F) → 50 %,
-/// durations 150+0+100+10+40+0 = 300 → 50 s, views per visit 10/6 = 1.67.
+/// visitors 5, visits 6, pageviews 10, events 12, bounces 3 (B, D, F) → 50 %.
+/// Visit-level metrics take each visit that started on the day whole, so E counts with
+/// its three pageviews and 2400 s although the last is on 3 November (as in Plausible):
+/// durations 150+0+100+10+2400+0 = 2660 → 443 s, views per visit 11/6 = 1.83. Event-level
+/// metrics (pageviews, events) count only what happened on the day.
 fn monday() -> Vec<Visit> {
     vec![
         // A: Google, three pages and a conversion with a custom property.
@@ -85,10 +88,10 @@ async fn aggregate_every_metric_exactly() {
     let got = values(&aggregate(&l, &with(&[("metrics", ALL)])).await);
     assert_eq!(
         got,
-        json!({"visitors": 5, "visits": 6, "pageviews": 10, "views_per_visit": 1.67,
-               "bounce_rate": 50, "visit_duration": 50, "events": 12})
+        json!({"visitors": 5, "visits": 6, "pageviews": 10, "views_per_visit": 1.83,
+               "bounce_rate": 50, "visit_duration": 443, "events": 12})
     );
-    // Without visit metrics the cheaper event statement must agree.
+    // Without visit-level metrics the counts must agree.
     let got = values(
         &aggregate(
             &l,
@@ -228,7 +231,8 @@ async fn breakdown_by_page_with_entry_based_bounce_rate() {
     assert_eq!(
         got,
         json!([
-            {"page": "/", "visitors": 4, "pageviews": 4, "bounce_rate": 25, "visit_duration": 73},
+            // Entered by A, C, E (whole: 2400 s) and F: (150+100+2400+0)/4.
+            {"page": "/", "visitors": 4, "pageviews": 4, "bounce_rate": 25, "visit_duration": 663},
             {"page": "/contact", "visitors": 2, "pageviews": 2, "bounce_rate": 100, "visit_duration": 10},
             {"page": "/schulden/hulp", "visitors": 2, "pageviews": 2, "bounce_rate": 100, "visit_duration": 0},
             {"page": "/schulden/hulp/aanvragen", "visitors": 1, "pageviews": 1, "bounce_rate": 0, "visit_duration": 0},
@@ -261,7 +265,8 @@ async fn breakdown_by_visit_properties() {
         )
         .await,
         json!([
-            {"source": "Google", "visitors": 3, "visits": 3, "bounce_rate": 33, "views_per_visit": 2.0},
+            // A 3, D 1 and E 3 pageviews (E's last is on 3 November, the visit started on the 2nd).
+            {"source": "Google", "visitors": 3, "visits": 3, "bounce_rate": 33, "views_per_visit": 2.33},
             {"source": "Direct / None", "visitors": 2, "visits": 2, "bounce_rate": 50, "views_per_visit": 1.5},
             {"source": "Bing", "visitors": 1, "visits": 1, "bounce_rate": 100, "views_per_visit": 1.0},
         ])
@@ -436,7 +441,8 @@ async fn timeseries_fills_every_bucket() {
             {"date": "2026-10-31", "visitors": 0, "visits": 0, "bounce_rate": 0},
             {"date": "2026-11-01", "visitors": 1, "visits": 1, "bounce_rate": 100},
             {"date": "2026-11-02", "visitors": 5, "visits": 6, "bounce_rate": 50},
-            {"date": "2026-11-03", "visitors": 1, "visits": 0, "bounce_rate": 0},
+            // E's pageview after midnight: its visit (and visitor) counts on the 2nd, where it started.
+            {"date": "2026-11-03", "visitors": 0, "visits": 0, "bounce_rate": 0},
         ])
     );
     let months = timeseries(&l, &[("period", "6mo"), ("date", "2026-11-02")]).await;

@@ -30,6 +30,7 @@ const FILTERS: &[&str] = &[
     "event:goal==Aanvraag|Visit /klaar/*",
     "visit:source==Google|Bing;visit:country!=NL;visit:entry_page==/a*;visit:exit_page==/b",
     "event:page==/exact;visit:city==Ens*;visit:utm_campaign!=dec",
+    "event:goal==Visit /klaar/**;visit:source==Google|Bing;visit:exit_page!=/b",
 ];
 
 fn goals() -> Vec<Goal> {
@@ -63,35 +64,37 @@ fn stats_shapes(goals: &[Goal]) {
     for (fi, filters) in FILTERS.iter().enumerate() {
         let scope = scope(filters);
         for (gi, grouping) in groupings().into_iter().enumerate() {
-            let visit_dim = matches!(&grouping, stats::Grouping::Property(p) if p.is_visit());
+            let by_event = matches!(&grouping, stats::Grouping::Property(p) if !p.is_visit());
             let plan = stats::StatsPlan {
                 scope: &scope,
                 goals,
                 grouping,
-                order: if gi % 2 == 0 {
-                    Metric::Visitors
-                } else {
-                    Metric::BounceRate
-                },
+                order: [Metric::Visitors, Metric::BounceRate, Metric::ViewsPerVisit][gi % 3],
                 page: Some(Pagination {
                     limit: 10,
                     page: 1 + u32::from(gi % 4 == 3),
                 }),
                 keys: (gi % 5 == 4)
                     .then(|| ["/", "Google", "NL", "/zoeken"].map(String::from).to_vec()),
+                distinct: if gi % 2 == 0 {
+                    stats::Distinct::ALL
+                } else {
+                    stats::Distinct::NONE
+                },
             };
-            if !visit_dim {
-                emit(
-                    "query",
-                    &format!("event_stats f{fi} g{gi}"),
-                    &stats::event_stats(&plan).render(),
-                );
-            }
             emit(
                 "query",
-                &format!("session_stats f{fi} g{gi}"),
-                &stats::session_stats(&plan).render(),
+                &format!("event_stats f{fi} g{gi}"),
+                &stats::event_stats(&plan).render(),
             );
+            // Visits group by when they started or by a visit property, never by an event property.
+            if !by_event {
+                emit(
+                    "query",
+                    &format!("session_stats f{fi} g{gi}"),
+                    &stats::session_stats(&plan).render(),
+                );
+            }
         }
         emit(
             "query",

@@ -1,5 +1,7 @@
 //! Luister's query layer: Plausible Stats API v1 compatible stats, funnels, site-search
-//! reports and goal value, from the `events` table.
+//! reports and goal value, from the `events` table and, for visit-level metrics, the
+//! `sessions` table that ingestion keeps (one row per visit state, weighted by `sign`).
+//! A visit belongs to the period in which it started, whole, as in Plausible.
 //!
 //! The path of a request: [`params`] turns HTTP parameters into a typed query
 //! ([`StatsQuery`], [`FunnelQuery`], …); [`sql`] compiles it (the only module that

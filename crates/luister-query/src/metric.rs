@@ -44,14 +44,6 @@ impl Metric {
             .unwrap_or_default()
     }
 
-    /// Metrics that need each visit as a whole (first and last event, all its pageviews).
-    pub fn needs_sessions(self) -> bool {
-        matches!(
-            self,
-            Self::ViewsPerVisit | Self::BounceRate | Self::VisitDuration
-        )
-    }
-
     /// Rates whose change between periods is a difference in points, not a percentage.
     fn changes_in_points(self) -> bool {
         matches!(self, Self::BounceRate | Self::ConversionRate)

@@ -115,7 +115,8 @@ impl Property {
         )
     }
 
-    /// True when a filter or breakdown on this property needs whole visits.
+    /// True when events alone do not tell the visit's value: filtering or grouping events
+    /// by it goes through the `sessions` table.
     pub fn needs_sessions(&self) -> bool {
         self.is_visit() && !self.is_visitor_constant()
     }

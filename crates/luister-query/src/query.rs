@@ -74,6 +74,11 @@ impl Scope {
     pub fn has_goal_filter(&self) -> bool {
         self.filters.iter().any(|f| f.property == Property::Goal)
     }
+
+    /// True when a filter is on an event property (`event:*`, goals included).
+    pub fn has_event_filter(&self) -> bool {
+        self.filters.iter().any(|f| !f.property.is_visit())
+    }
 }
 
 pub(crate) fn secs(t: DateTime<Utc>) -> u32 {

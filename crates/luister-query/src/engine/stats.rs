@@ -1,19 +1,119 @@
 //! Aggregate, timeseries, breakdown and realtime: which statements run, and how their rows merge.
+//!
+//! Every metric has a [`Source`]: visit-level metrics (visits, bounce rate, visit duration,
+//! views per visit) come from `session_stats`, over the visits that started in the range;
+//! event-level metrics (pageviews, events) from `event_stats`, over the events in the range.
+//! `visitors` follows what is being counted: the visitors of the visits for totals without
+//! event filters and for `visit:*` breakdowns, the visitors with a matching event for
+//! event filters and event breakdowns. A query runs at most one statement per source
+//! (plus the conversion-rate base), never one per metric.
 
 use super::QueryEngine;
-use crate::metric::{change, Metric, MetricValue, Totals};
+use crate::metric::{change, Metric, Totals};
 use crate::period::buckets;
 use crate::property::Property;
 use crate::query::{RealtimeQuery, Scope, StatsQuery};
 use crate::results::*;
 use crate::sql::stats::{
-    event_stats, realtime_visitors, session_stats, Grouping, StatsPlan, StatsRow,
+    event_stats, realtime_visitors, session_stats, Distinct, Grouping, StatsPlan, StatsRow,
 };
 use crate::QueryError;
 use luister_store::Goal;
 use std::collections::HashMap;
 
 type Rows = Vec<(String, Totals)>;
+
+/// Which statement a metric's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Events,
+    Sessions,
+}
+
+impl Source {
+    fn of(metric: Metric, dimension: Option<&Property>, event_filtered: bool) -> Self {
+        let event_dimension = dimension.is_some_and(|p| !p.is_visit());
+        match metric {
+            Metric::Pageviews | Metric::Events => Self::Events,
+            // Per page: the visits with an event on it.
+            Metric::Visits if event_dimension => Self::Events,
+            Metric::Visitors | Metric::ConversionRate => match dimension {
+                Some(p) if p.is_visit() => Self::Sessions,
+                Some(_) => Self::Events,
+                None if event_filtered => Self::Events,
+                None => Self::Sessions,
+            },
+            // By page, bounce rate, duration and views per visit are those of the visits
+            // that entered on it (see `entry_totals`).
+            Metric::Visits | Metric::BounceRate | Metric::VisitDuration | Metric::ViewsPerVisit => {
+                Self::Sessions
+            }
+        }
+    }
+
+    fn other(self) -> Self {
+        match self {
+            Self::Events => Self::Sessions,
+            Self::Sessions => Self::Events,
+        }
+    }
+}
+
+/// How metrics of one query map to sources.
+struct Sources<'a> {
+    metrics: &'a [Metric],
+    dimension: Option<&'a Property>,
+    event_filtered: bool,
+}
+
+impl Sources<'_> {
+    fn of(&self, metric: Metric) -> Source {
+        Source::of(metric, self.dimension, self.event_filtered)
+    }
+
+    fn needs(&self, source: Source) -> bool {
+        self.metrics.iter().any(|m| self.of(*m) == source)
+    }
+
+    fn conversion(&self) -> bool {
+        self.metrics.contains(&Metric::ConversionRate)
+    }
+
+    /// The distinct counts `source` must compute for this query's metrics.
+    fn distinct(&self, source: Source) -> Distinct {
+        let from = |wanted: &[Metric]| {
+            self.metrics
+                .iter()
+                .any(|m| wanted.contains(m) && self.of(*m) == source)
+        };
+        Distinct {
+            visitors: from(&[Metric::Visitors, Metric::ConversionRate]),
+            visits: from(&[Metric::Visits]),
+        }
+    }
+
+    /// The values of one row from the totals of each source; `base` is the conversion-rate base.
+    fn values(&self, events: Totals, sessions: Totals, base: u64) -> Values {
+        let mut sides = [events, sessions];
+        let visitors_side = match self.of(Metric::Visitors) {
+            Source::Events => 0,
+            Source::Sessions => 1,
+        };
+        sides[visitors_side].all_visitors = base;
+        Values(
+            self.metrics
+                .iter()
+                .map(|m| {
+                    let side = match self.of(*m) {
+                        Source::Events => &sides[0],
+                        Source::Sessions => &sides[1],
+                    };
+                    (*m, side.value(*m))
+                })
+                .collect(),
+        )
+    }
+}
 
 fn totals(row: &StatsRow) -> Totals {
     Totals {
@@ -27,34 +127,12 @@ fn totals(row: &StatsRow) -> Totals {
     }
 }
 
-/// A metric's value from event totals `e` and visit totals `s` (either may be the other).
-fn value_of(metric: Metric, e: &Totals, s: &Totals, visits_from_sessions: bool) -> MetricValue {
-    match metric {
-        m if m.needs_sessions() => s.value(m),
-        Metric::Visits if visits_from_sessions => s.value(Metric::Visits),
-        m => e.value(m),
-    }
-}
-
-fn values(metrics: &[Metric], e: &Totals, s: &Totals, visits_from_sessions: bool) -> Values {
-    Values(
-        metrics
-            .iter()
-            .map(|m| (*m, value_of(*m, e, s, visits_from_sessions)))
-            .collect(),
-    )
-}
-
 /// The first metric that event totals can order by.
 fn event_order(metrics: &[Metric]) -> Metric {
     match metrics.first() {
         Some(m @ (Metric::Visits | Metric::Pageviews | Metric::Events)) => *m,
         _ => Metric::Visitors,
     }
-}
-
-fn needs_sessions(metrics: &[Metric]) -> bool {
-    metrics.iter().any(|m| m.needs_sessions())
 }
 
 impl QueryEngine {
@@ -74,54 +152,75 @@ impl QueryEngine {
         }
     }
 
-    async fn run(&self, plan: &StatsPlan<'_>, sessions: bool) -> Result<Rows, QueryError> {
-        let sql = if sessions {
-            session_stats(plan)
-        } else {
-            event_stats(plan)
+    /// Runs `plan` on `source`, computing the distinct counts that `sources` need.
+    async fn run(
+        &self,
+        plan: &StatsPlan<'_>,
+        sources: &Sources<'_>,
+        source: Source,
+    ) -> Result<Rows, QueryError> {
+        let plan = StatsPlan {
+            distinct: sources.distinct(source),
+            ..plan.clone()
+        };
+        self.run_plan(&plan, source).await
+    }
+
+    async fn run_plan(&self, plan: &StatsPlan<'_>, source: Source) -> Result<Rows, QueryError> {
+        let sql = match source {
+            Source::Events => event_stats(plan),
+            Source::Sessions => session_stats(plan),
         };
         let rows: Vec<StatsRow> = self.fetch(&sql).await?;
         Ok(rows.iter().map(|r| (r.key.clone(), totals(r))).collect())
     }
 
-    /// Visitors per key without goal filters: the base of `conversion_rate`.
+    /// Runs `plan` on `source` when some metric needs it; rows by key.
+    async fn run_if(
+        &self,
+        plan: &StatsPlan<'_>,
+        sources: &Sources<'_>,
+        source: Source,
+    ) -> Result<HashMap<String, Totals>, QueryError> {
+        if !sources.needs(source) {
+            return Ok(HashMap::new());
+        }
+        Ok(self.run(plan, sources, source).await?.into_iter().collect())
+    }
+
+    /// Visitors per key without goal filters (the base of `conversion_rate`), counted as
+    /// `visitors` is for this query; only for `keys` when grouped.
     async fn conversion_base(
         &self,
         plan: &StatsPlan<'_>,
-        sessions: bool,
-        rows: &Rows,
+        sources: &Sources<'_>,
+        keys: Option<Vec<String>>,
     ) -> Result<HashMap<String, u64>, QueryError> {
+        if !sources.conversion() {
+            return Ok(HashMap::new());
+        }
         let scope = plan.scope.without_goal_filters();
-        let keys = (plan.grouping != Grouping::Total)
-            .then(|| rows.iter().map(|(k, _)| k.clone()).collect());
+        let source = Source::of(
+            Metric::Visitors,
+            sources.dimension,
+            scope.has_event_filter(),
+        );
         let base = StatsPlan {
             scope: &scope,
             page: None,
             keys,
+            distinct: Distinct {
+                visitors: true,
+                visits: false,
+            },
             ..plan.clone()
         };
         Ok(self
-            .run(&base, sessions)
+            .run_plan(&base, source)
             .await?
             .into_iter()
             .map(|(k, t)| (k, t.visitors))
             .collect())
-    }
-
-    async fn fill_conversion_base(
-        &self,
-        plan: &StatsPlan<'_>,
-        sessions: bool,
-        rows: &mut Rows,
-        metrics: &[Metric],
-    ) -> Result<(), QueryError> {
-        if metrics.contains(&Metric::ConversionRate) && !rows.is_empty() {
-            let base = self.conversion_base(plan, sessions, rows).await?;
-            for (key, t) in rows.iter_mut() {
-                t.all_visitors = base.get(key).copied().unwrap_or(0);
-            }
-        }
-        Ok(())
     }
 
     async fn aggregate_values(
@@ -130,7 +229,11 @@ impl QueryEngine {
         goals: &[Goal],
         metrics: &[Metric],
     ) -> Result<Values, QueryError> {
-        let sessions = needs_sessions(metrics);
+        let sources = Sources {
+            metrics,
+            dimension: None,
+            event_filtered: scope.has_event_filter(),
+        };
         let plan = StatsPlan {
             scope,
             goals,
@@ -138,12 +241,14 @@ impl QueryEngine {
             order: Metric::Visitors,
             page: None,
             keys: None,
+            distinct: Distinct::ALL,
         };
-        let mut rows = self.run(&plan, sessions).await?;
-        self.fill_conversion_base(&plan, sessions, &mut rows, metrics)
-            .await?;
-        let t = rows.first().map(|(_, t)| *t).unwrap_or_default();
-        Ok(values(metrics, &t, &t, true))
+        let mut events = self.run_if(&plan, &sources, Source::Events).await?;
+        let mut sessions = self.run_if(&plan, &sources, Source::Sessions).await?;
+        let base = self.conversion_base(&plan, &sources, None).await?;
+        let total = |rows: &mut HashMap<String, Totals>| rows.remove("").unwrap_or_default();
+        let base = base.get("").copied().unwrap_or(0);
+        Ok(sources.values(total(&mut events), total(&mut sessions), base))
     }
 
     /// `GET /api/v1/stats/aggregate`.
@@ -170,9 +275,15 @@ impl QueryEngine {
         })
     }
 
-    /// `GET /api/v1/stats/timeseries`: every bucket of the range, zeros included.
+    /// `GET /api/v1/stats/timeseries`: every bucket of the range, zeros included. Visits
+    /// count in the bucket in which they started, events in the one in which they happened.
     pub async fn timeseries(&self, q: &StatsQuery) -> Result<TimeseriesResult, QueryError> {
         let goals = self.goals_for(q).await?;
+        let sources = Sources {
+            metrics: &q.metrics,
+            dimension: None,
+            event_filtered: q.scope.has_event_filter(),
+        };
         let plan = StatsPlan {
             scope: &q.scope,
             goals: &goals,
@@ -180,37 +291,32 @@ impl QueryEngine {
             order: Metric::Visitors,
             page: None,
             keys: None,
+            distinct: Distinct::ALL,
         };
-        let mut events = Rows::new();
-        if q.metrics.iter().any(|m| !m.needs_sessions()) {
-            events = self.run(&plan, false).await?;
-            self.fill_conversion_base(&plan, false, &mut events, &q.metrics)
-                .await?;
-        }
-        let sessions = if needs_sessions(&q.metrics) {
-            self.run(&plan, true).await?
-        } else {
-            Rows::new()
-        };
-        let (events, sessions): (HashMap<_, _>, HashMap<_, _>) =
-            (events.into_iter().collect(), sessions.into_iter().collect());
-        let visits_from_sessions = !sessions.is_empty();
+        let events = self.run_if(&plan, &sources, Source::Events).await?;
+        let sessions = self.run_if(&plan, &sources, Source::Sessions).await?;
+        let base = self.conversion_base(&plan, &sources, None).await?;
         let results = buckets(&q.scope.range, q.scope.tz, q.interval)
             .into_iter()
             .map(|b| {
                 let id = b.id.to_string();
-                let e = events.get(&id).copied().unwrap_or_default();
-                let s = sessions.get(&id).copied().unwrap_or_default();
+                let get = |rows: &HashMap<String, Totals>| rows.get(&id).copied();
                 TimeseriesPoint {
                     date: b.label,
-                    values: values(&q.metrics, &e, &s, visits_from_sessions),
+                    values: sources.values(
+                        get(&events).unwrap_or_default(),
+                        get(&sessions).unwrap_or_default(),
+                        base.get(&id).copied().unwrap_or(0),
+                    ),
                 }
             })
             .collect();
         Ok(TimeseriesResult { results })
     }
 
-    /// `GET /api/v1/stats/breakdown`.
+    /// `GET /api/v1/stats/breakdown`: one page of values ordered by the first metric (by
+    /// the first event-level one for event properties), then the other source's totals
+    /// for just those values.
     pub async fn breakdown(&self, q: &StatsQuery) -> Result<BreakdownResult, QueryError> {
         let Some(property) = q.dimension.clone() else {
             return Err(QueryError::param("property", "missing"));
@@ -219,42 +325,62 @@ impl QueryEngine {
         if property == Property::Goal {
             return self.goal_breakdown(q, &goals).await;
         }
-        // Visitor-constant properties (country, device, …) group single events unless visit metrics are asked.
-        let sessions =
-            property.needs_sessions() || (property.is_visit() && needs_sessions(&q.metrics));
+        let sources = Sources {
+            metrics: &q.metrics,
+            dimension: Some(&property),
+            event_filtered: q.scope.has_event_filter(),
+        };
+        let (primary, order) = if property.is_visit() {
+            (sources.of(q.metrics[0]), q.metrics[0])
+        } else {
+            (Source::Events, event_order(&q.metrics))
+        };
         let plan = StatsPlan {
             scope: &q.scope,
             goals: &goals,
             grouping: Grouping::Property(property.clone()),
-            order: if sessions {
-                q.metrics[0]
-            } else {
-                event_order(&q.metrics)
-            },
+            order,
             page: Some(q.pagination),
             keys: None,
+            distinct: Distinct::ALL,
         };
-        let mut rows = self.run(&plan, sessions).await?;
-        self.fill_conversion_base(&plan, sessions, &mut rows, &q.metrics)
-            .await?;
-        let entries =
-            if property == Property::Page && needs_sessions(&q.metrics) && !rows.is_empty() {
-                self.entry_totals(&plan, &rows).await?
-            } else {
-                HashMap::new()
+        let rows = self.run(&plan, &sources, primary).await?;
+        let keys: Vec<String> = rows.iter().map(|(k, _)| k.clone()).collect();
+        let others = if rows.is_empty() || !sources.needs(primary.other()) {
+            HashMap::new()
+        } else if property.is_visit() {
+            let by_keys = StatsPlan {
+                page: None,
+                keys: Some(keys.clone()),
+                ..plan.clone()
             };
+            self.run(&by_keys, &sources, primary.other())
+                .await?
+                .into_iter()
+                .collect()
+        } else if property == Property::Page {
+            self.entry_totals(&plan, &keys).await?
+        } else {
+            HashMap::new()
+        };
+        let base = if rows.is_empty() {
+            HashMap::new()
+        } else {
+            self.conversion_base(&plan, &sources, Some(keys)).await?
+        };
         let key = property.result_key();
         let results = rows
             .into_iter()
-            .map(|(value, e)| {
-                let s = if sessions {
-                    e
-                } else {
-                    entries.get(&value).copied().unwrap_or_default()
+            .map(|(value, t)| {
+                let other = others.get(&value).copied().unwrap_or_default();
+                let (events, sessions) = match primary {
+                    Source::Events => (t, other),
+                    Source::Sessions => (other, t),
                 };
+                let base = base.get(&value).copied().unwrap_or(0);
                 BreakdownRow {
                     key: key.clone(),
-                    values: values(&q.metrics, &e, &s, sessions),
+                    values: sources.values(events, sessions, base),
                     value: label(&property, value),
                 }
             })
@@ -262,19 +388,24 @@ impl QueryEngine {
         Ok(BreakdownResult { results })
     }
 
-    /// Visit totals of the visits that entered on each of the pages in `rows` (bounce rate and duration of a page).
+    /// Visit totals of the visits that entered on each of the pages `keys` (bounce rate and duration of a page).
     async fn entry_totals(
         &self,
         plan: &StatsPlan<'_>,
-        rows: &Rows,
+        keys: &[String],
     ) -> Result<HashMap<String, Totals>, QueryError> {
         let by_entry = StatsPlan {
             grouping: Grouping::Property(Property::EntryPage),
             page: None,
-            keys: Some(rows.iter().map(|(k, _)| k.clone()).collect()),
+            keys: Some(keys.to_vec()),
+            distinct: Distinct::NONE,
             ..plan.clone()
         };
-        Ok(self.run(&by_entry, true).await?.into_iter().collect())
+        Ok(self
+            .run_plan(&by_entry, Source::Sessions)
+            .await?
+            .into_iter()
+            .collect())
     }
 }
 

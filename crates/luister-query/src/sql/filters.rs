@@ -1,5 +1,6 @@
-//! WHERE/HAVING building blocks shared by every statement: the base range condition,
-//! property expressions, filter conditions, goal conditions and the session filter.
+//! Expressions and conditions shared by every statement: the column behind a property,
+//! filter conditions and goal conditions. Which table a condition runs on, and how
+//! conditions combine into a WHERE clause, is decided in `scope`.
 
 use super::{lit, Sql};
 use crate::filter::{glob_to_regex, Filter, Star};
@@ -7,23 +8,13 @@ use crate::property::Property;
 use crate::query::Scope;
 use luister_store::Goal;
 
-/// Events of the scope's site in its range, engagement events excluded.
-pub(crate) fn base_where(scope: &Scope) -> Sql {
-    let (start, end) = scope.bounds();
-    let mut sql = Sql::new();
-    sql.push("site_id = ")
-        .bind(scope.site.domain.as_str())
-        .push(" AND timestamp >= toDateTime(")
-        .bind(start)
-        .push(") AND timestamp < toDateTime(")
-        .bind(end)
-        .push(") AND name != 'engagement'");
-    sql
-}
-
-/// The column behind a visit property, on one event.
-fn visit_column(p: &Property) -> &'static str {
+/// The column behind a visit property. The same name on `events` (the value on one event)
+/// and on `sessions` (the visit's value, from its first event); `entry_page` and
+/// `exit_page` exist only on `sessions`.
+pub(crate) fn visit_column(p: &Property) -> &'static str {
     match p {
+        Property::EntryPage => "entry_page",
+        Property::ExitPage => "exit_page",
         Property::Source => "referrer_source",
         Property::Referrer => "referrer",
         Property::Channel => "channel",
@@ -63,7 +54,8 @@ pub(crate) fn event_expr(p: &Property) -> Sql {
     }
 }
 
-/// A visit property's value for a group of events (a session or a visitor): from its first event.
+/// A visit property's value for a group of `events` rows (a visitor, in funnels): from
+/// its first event. Stats statements read the `sessions` columns instead.
 pub(crate) fn visit_expr(p: &Property) -> Sql {
     match p {
         Property::EntryPage => lit("argMinIf(pathname, timestamp, name = 'pageview')"),
@@ -166,13 +158,12 @@ impl GoalMatch {
     }
 }
 
-/// The row-level condition of all event filters (goal filters included) and of visit
-/// filters on visitor-constant properties, if any.
+/// The `events` row condition of the event filters (`event:*`, goals included), if any.
 pub(crate) fn event_condition(scope: &Scope, goals: &[Goal]) -> Option<Sql> {
     let parts: Vec<Sql> = scope
         .filters
         .iter()
-        .filter(|f| !f.property.needs_sessions())
+        .filter(|f| !f.property.is_visit())
         .map(|f| match f.property {
             Property::Goal => {
                 let any: Vec<Sql> = f
@@ -190,56 +181,25 @@ pub(crate) fn event_condition(scope: &Scope, goals: &[Goal]) -> Option<Sql> {
     and_all(parts)
 }
 
-/// The session-level (HAVING) condition of visit filters that need whole visits, if any.
-pub(crate) fn visit_condition(scope: &Scope) -> Option<Sql> {
+/// The column condition of the visit filters (`visit:*`) whose property passes `pick`, if any.
+/// On `sessions` any visit property works; on `events` only visitor-constant ones.
+pub(crate) fn visit_condition(scope: &Scope, pick: fn(&Property) -> bool) -> Option<Sql> {
     let parts: Vec<Sql> = scope
         .filters
         .iter()
-        .filter(|f| f.property.needs_sessions())
-        .map(|f| filter_condition(&visit_expr(&f.property), f))
+        .filter(|f| f.property.is_visit() && pick(&f.property))
+        .map(|f| filter_condition(&lit(visit_column(&f.property)), f))
         .collect();
     and_all(parts)
 }
 
-fn and_all(parts: Vec<Sql>) -> Option<Sql> {
+pub(crate) fn and_all(parts: Vec<Sql>) -> Option<Sql> {
     if parts.is_empty() {
         return None;
     }
     let mut sql = Sql::new();
     sql.join(&parts, " AND ");
     Some(sql)
-}
-
-/// `session_id IN (sessions of the range with visit filters V [and an event matching E])`.
-pub(crate) fn session_in(scope: &Scope, event: Option<&Sql>, visit: Option<&Sql>) -> Option<Sql> {
-    let having: Vec<Sql> = event
-        .map(|e| {
-            let mut s = Sql::new();
-            s.push("countIf(").append(e).push(") > 0");
-            s
-        })
-        .into_iter()
-        .chain(visit.cloned())
-        .collect();
-    let having = and_all(having)?;
-    let mut sql = Sql::new();
-    sql.push("session_id IN (SELECT session_id FROM events WHERE ")
-        .append(&base_where(scope))
-        .push(" GROUP BY session_id HAVING ")
-        .append(&having)
-        .push(")");
-    Some(sql)
-}
-
-/// The full WHERE of a statement over whole sessions: base, and all filters via [`session_in`].
-pub(crate) fn sessions_where(scope: &Scope, goals: &[Goal]) -> Sql {
-    let event = event_condition(scope, goals);
-    let visit = visit_condition(scope);
-    let mut sql = base_where(scope);
-    if let Some(inside) = session_in(scope, event.as_ref(), visit.as_ref()) {
-        sql.push(" AND ").append(&inside);
-    }
-    sql
 }
 
 #[cfg(test)]
@@ -266,13 +226,8 @@ pub(crate) mod tests {
         s
     }
 
-    #[test]
-    fn base_range_is_local_midnight_to_midnight() {
-        let sql = base_where(&scope(""));
-        assert_eq!(
-            sql.render(),
-            "site_id = 'enschede.nl' AND timestamp >= toDateTime(1793574000) AND timestamp < toDateTime(1793660400) AND name != 'engagement'"
-        );
+    fn any_visit(_: &Property) -> bool {
+        true
     }
 
     #[test]
@@ -287,22 +242,25 @@ pub(crate) mod tests {
             sql.render(),
             "(match(pathname, '^(?:/schulden/.*)$')) AND NOT (has(['Noord','Zuid'], if(has(props.key, 'wijk'), props.value[indexOf(props.key, 'wijk')], '(none)'))) AND (hostname = 'loket.enschede.nl')"
         );
-        assert!(visit_condition(&s).is_none());
+        assert!(visit_condition(&s, any_visit).is_none());
     }
 
     #[test]
     fn visit_filters_golden() {
         let s = scope("visit:source==Google|Bing;visit:country!=NL;visit:entry_page==/a*");
         assert_eq!(
-            visit_condition(&s).unwrap().render(),
-            "(has(['Google','Bing'], argMin(referrer_source, timestamp))) \
-             AND (match(argMinIf(pathname, timestamp, name = 'pageview'), '^(?:/a[^/]*)$'))"
+            visit_condition(&s, any_visit).unwrap().render(),
+            "(has(['Google','Bing'], referrer_source)) AND NOT (country_code = 'NL') \
+             AND (match(entry_page, '^(?:/a[^/]*)$'))"
         );
-        // Country comes with the visitor id (IP address): filtered on single events.
+        // Country comes with the visitor id (IP address): it can be filtered on single events.
         assert_eq!(
-            event_condition(&s, &[]).unwrap().render(),
+            visit_condition(&s, Property::is_visitor_constant)
+                .unwrap()
+                .render(),
             "NOT (country_code = 'NL')"
         );
+        assert!(event_condition(&s, &[]).is_none());
     }
 
     #[test]
@@ -321,25 +279,12 @@ pub(crate) mod tests {
     fn user_text_is_always_bound() {
         let s = scope("event:page==/x' OR 1=1 --;visit:utm_campaign==a\\|b'");
         let text = event_condition(&s, &[]).unwrap().text().to_string()
-            + visit_condition(&s).unwrap().text();
+            + visit_condition(&s, any_visit).unwrap().text();
         assert!(!text.contains("OR 1=1") && !text.contains("a|b"), "{text}");
-        let rendered = sessions_where(&s, &[]).render();
+        let rendered = event_condition(&s, &[]).unwrap().render();
         assert!(
             rendered.contains(r"pathname = '/x\' OR 1=1 --'"),
             "{rendered}"
         );
-    }
-
-    #[test]
-    fn session_filter_golden() {
-        let s = scope("event:page==/;visit:source==Google");
-        assert_eq!(
-            sessions_where(&s, &[]).text(),
-            "site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
-             AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
-             AND timestamp < toDateTime(?) AND name != 'engagement' GROUP BY session_id \
-             HAVING countIf((pathname = ?)) > 0 AND (argMin(referrer_source, timestamp) = ?))"
-        );
-        assert_eq!(sessions_where(&scope(""), &[]), base_where(&scope("")));
     }
 }

@@ -1,6 +1,7 @@
 //! Statement for funnels: `windowFunnel` per visitor, then visitors per reached step.
 
-use super::filters::{matches_any, sessions_where, visit_expr};
+use super::filters::{matches_any, visit_expr};
+use super::scope::visit_events_where;
 use super::{lit, Sql};
 use crate::filter::Star;
 use crate::query::{FunnelQuery, FunnelStep};
@@ -58,7 +59,7 @@ pub fn funnel(query: &FunnelQuery, goals: &[Goal]) -> Sql {
         .push(")(timestamp, ")
         .join(&conditions, ", ")
         .push(") AS level FROM events WHERE ")
-        .append(&sessions_where(&query.scope, goals))
+        .append(&visit_events_where(&query.scope, goals))
         .push(" GROUP BY visitor_id");
     let mut reached = Vec::new();
     for step in 1..=query.steps.len() {
@@ -107,9 +108,7 @@ mod tests {
              (name = 'pageview' AND match(pathname, ?)), search_term != '', \
              (search_term != '' AND match(search_term, ?)), name = ?) AS level FROM events WHERE site_id = ? \
              AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
-             AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
-             AND timestamp < toDateTime(?) AND name != 'engagement' GROUP BY session_id \
-             HAVING countIf((country_code = ?)) > 0) GROUP BY visitor_id) WHERE level > 0 \
+             AND (country_code = ?) GROUP BY visitor_id) WHERE level > 0 \
              GROUP BY key ORDER BY countIf(level >= 1) DESC, key ASC LIMIT ? OFFSET ?"
         );
         let rendered = sql.render();

@@ -1,6 +1,7 @@
 //! Statement for per-goal conversions: the goal breakdown and the goal-value report.
 
-use super::filters::{base_where, event_condition, session_in, visit_condition, GoalMatch};
+use super::filters::GoalMatch;
+use super::scope::events_where;
 use super::Sql;
 use crate::query::Scope;
 use luister_store::Goal;
@@ -38,13 +39,7 @@ pub fn goal_counts(scope: &Scope, goals: &[Goal]) -> Sql {
         .push("] AS visitors, [")
         .join(&events, ", ")
         .push("] AS events FROM events WHERE ")
-        .append(&base_where(scope));
-    if let Some(e) = event_condition(scope, goals) {
-        sql.push(" AND ").append(&e);
-    }
-    if let Some(inside) = session_in(scope, None, visit_condition(scope).as_ref()) {
-        sql.push(" AND ").append(&inside);
-    }
+        .append(&events_where(scope, goals));
     sql
 }
 

@@ -5,11 +5,14 @@
 //! ever becomes SQL text. Values are escaped by the `clickhouse` crate's client-side
 //! binding. Everything emitted must run on ClickHouse 18.16 and on current releases:
 //! no `toStartOfInterval`, `toStartOfWeek`, `{x:T}` parameters, `Map`, `WITH FILL`,
-//! window functions, `neighbor` or `x IN [array]` (use `has(?, x)`).
+//! window functions, `neighbor` or `x IN [array]` (use `has(?, x)`); joins name their
+//! strictness (`ALL`) and alias their subquery, and never use `ANY INNER JOIN` (its meaning
+//! changed after 18.x).
 
 pub(crate) mod filters;
 pub mod funnel;
 pub mod goals;
+pub(crate) mod scope;
 pub mod search;
 pub mod stats;
 

@@ -2,12 +2,16 @@
 //! new terms, and what visitors did after searching a term.
 //!
 //! A search is an event with a non-empty `search_term` (a search pageview or a `search`
-//! event). Exit: no later event in the visit. Refinement: a later search in the visit.
+//! event). Exit: no later event in the visit (within the range). Refinement: a later search
+//! in the visit. Each statement groups by visit only the events of visits with a search
+//! (of the term), found by a first pass over the search events; grouping every event of
+//! the range by visit is what made these reports slow.
 //!
 //! Lambdas here never capture a column: ClickHouse 18.16 loses captured columns of a
 //! subquery ("Unknown identifier"), so the value is passed as a second array instead.
 
-use super::filters::{sessions_where, GoalMatch};
+use super::filters::GoalMatch;
+use super::scope::visit_events_where;
 use super::Sql;
 use crate::query::{Pagination, Scope, SearchReport};
 use luister_store::Goal;
@@ -34,6 +38,20 @@ pub struct TermsPlan<'a> {
     pub only: Option<Vec<String>>,
 }
 
+/// The events in the range of the visits matching the scope that searched (for `term`, if given).
+fn searching_visits(scope: &Scope, goals: &[Goal], term: Option<&str>) -> Sql {
+    let visit_events = visit_events_where(scope, goals);
+    let mut sql = visit_events.clone();
+    sql.push(" AND session_id IN (SELECT session_id FROM events WHERE ")
+        .append(&visit_events);
+    match term {
+        Some(term) => sql.push(" AND search_term = ").bind(term),
+        None => sql.push(" AND search_term != ''"),
+    };
+    sql.push(")");
+    sql
+}
+
 pub fn terms(plan: &TermsPlan) -> Sql {
     let mut sql = Sql::new();
     sql.push(
@@ -44,13 +62,13 @@ pub fn terms(plan: &TermsPlan) -> Sql {
          groupArrayIf(tuple(search_term, timestamp, search_results), search_term != '') AS list \
          FROM events WHERE ",
     )
-    .append(&sessions_where(plan.scope, plan.goals))
+    .append(&searching_visits(plan.scope, plan.goals, None))
     .push(" GROUP BY session_id HAVING length(list) > 0) ARRAY JOIN list AS s");
     if plan.report == SearchReport::New {
         // In WHERE, not HAVING: 18.16 cannot resolve a filtered subquery inside HAVING.
         let previous = plan.scope.previous();
         sql.push(" WHERE tupleElement(s, 1) NOT IN (SELECT search_term FROM events WHERE ")
-            .append(&sessions_where(&previous, plan.goals))
+            .append(&visit_events_where(&previous, plan.goals))
             .push(" AND search_term != '')");
     }
     sql.push(" GROUP BY term");
@@ -104,7 +122,7 @@ pub fn next_pages(scope: &Scope, goals: &[Goal], term: &str, page: Pagination) -
         ")) AS first_search, groupArrayIf(tuple(toUInt32(timestamp), pathname), \
          name = 'pageview' AND search_term = '') AS pages FROM events WHERE ",
     )
-    .append(&sessions_where(scope, goals))
+    .append(&searching_visits(scope, goals, Some(term)))
     .push(" GROUP BY session_id HAVING countIf(search_term = ")
     .bind(term)
     .push(") > 0)) GROUP BY page ORDER BY visits DESC, page ASC LIMIT ")
@@ -142,7 +160,7 @@ pub fn conversions_after(scope: &Scope, goals: &[Goal], term: &str) -> Sql {
         sql.join(&any_goal, " OR ");
     }
     sql.push(") AS goal_times FROM events WHERE ")
-        .append(&sessions_where(scope, goals))
+        .append(&searching_visits(scope, goals, Some(term)))
         .push(" GROUP BY session_id HAVING countIf(search_term = ")
         .bind(term)
         .push(") > 0))");
@@ -172,7 +190,9 @@ mod tests {
              any(visitor_id) AS vid, max(timestamp) AS last_ts, maxIf(timestamp, search_term != '') AS last_search, \
              groupArrayIf(tuple(search_term, timestamp, search_results), search_term != '') AS list \
              FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
-             AND name != 'engagement' GROUP BY session_id HAVING length(list) > 0) ARRAY JOIN list AS s \
+             AND name != 'engagement' AND session_id IN (SELECT session_id FROM events WHERE site_id = ? \
+             AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
+             AND search_term != '') GROUP BY session_id HAVING length(list) > 0) ARRAY JOIN list AS s \
              WHERE tupleElement(s, 1) NOT IN (SELECT search_term FROM events WHERE site_id = ? \
              AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
              AND search_term != '') GROUP BY term ORDER BY searches DESC, term ASC LIMIT ? OFFSET ?"
@@ -186,6 +206,10 @@ mod tests {
         assert!(
             pages.contains(r"minIf(timestamp, search_term = 'huur\'')"),
             "{pages}"
+        );
+        assert!(
+            pages.contains(r"AND search_term = 'huur\'') GROUP BY session_id"),
+            "only visits that searched the term are grouped: {pages}"
         );
         let conv = conversions_after(&s, &[Goal::event("enschede.nl", "Aanvraag")], "huur")
             .text()

@@ -1,11 +1,11 @@
-//! Statements of the Stats API: totals per group from single events (`event_stats`) or
-//! from whole visits (`session_stats`), plus realtime visitors.
+//! Statements of the Stats API: totals per group from single events (`event_stats`, table
+//! `events`) or from whole visits (`session_stats`, table `sessions`), plus realtime visitors.
 //!
-//! Both return [`StatsRow`]s of additive totals; `metric` turns them into rates.
+//! Both return [`StatsRow`]s of additive totals; `metric` turns them into rates. Which
+//! metric comes from which statement is the engine's choice.
 
-use super::filters::{
-    base_where, event_condition, event_expr, session_in, visit_condition, visit_expr,
-};
+use super::filters::{event_expr, visit_column};
+use super::scope::{events_where, sessions_where, started_in_range, visit_values};
 use super::{lit, Sql};
 use crate::metric::Metric;
 use crate::period::Interval;
@@ -35,6 +35,36 @@ pub enum Grouping {
     Property(Property),
 }
 
+/// Which distinct counts a statement computes, the costly part of it; the others come
+/// back as 0. The count that a page of rows is chosen by is always computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Distinct {
+    pub visitors: bool,
+    /// `uniq(session_id)` of `event_stats`; `session_stats` counts visits with a sum, always.
+    pub visits: bool,
+}
+
+impl Distinct {
+    pub const ALL: Self = Self {
+        visitors: true,
+        visits: true,
+    };
+    pub const NONE: Self = Self {
+        visitors: false,
+        visits: false,
+    };
+
+    /// Rows are cut to a page by their order, so it must be computed.
+    fn visitors(self, plan: &StatsPlan) -> bool {
+        let ordered = matches!(plan.order, Metric::Visitors | Metric::ConversionRate);
+        self.visitors || (ordered && plan.page.is_some())
+    }
+
+    fn visits(self, plan: &StatsPlan) -> bool {
+        self.visits || (plan.order == Metric::Visits && plan.page.is_some())
+    }
+}
+
 /// Everything a stats statement needs besides the scope.
 #[derive(Debug, Clone)]
 pub struct StatsPlan<'a> {
@@ -47,86 +77,107 @@ pub struct StatsPlan<'a> {
     pub page: Option<Pagination>,
     /// Only these groups (e.g. the pages of an already fetched breakdown page).
     pub keys: Option<Vec<String>>,
+    pub distinct: Distinct,
 }
 
-/// Totals over single events: every event matching the event filters, in visits matching the visit filters.
+/// Totals over single events (`events`): every event in the range matching the event
+/// filters, in visits matching the visit filters. `visits` counts the visits those events
+/// belong to; `bounces` and `duration_sum` are 0 (they are visit-level).
+///
+/// Grouped by a visit property, each event takes its visit's value: visitor-constant
+/// properties are on every event, others are looked up in `sessions`.
 pub fn event_stats(plan: &StatsPlan) -> Sql {
+    let mut join = None;
     let key = match &plan.grouping {
         Grouping::Total => lit("''"),
         Grouping::Bucket(interval) => bucket_key("timestamp", *interval, plan.scope),
+        Grouping::Property(p) if p.needs_sessions() => {
+            join = Some(visit_values(
+                plan.scope,
+                visit_column(p),
+                plan.keys.as_deref(),
+            ));
+            lit("dim")
+        }
         Grouping::Property(p) => event_expr(p),
     };
+    let distinct = plan.distinct;
     let mut sql = Sql::new();
     sql.push("SELECT ")
         .append(&key)
+        .push(" AS key, ")
+        .push(if distinct.visitors(plan) {
+            "uniq(visitor_id)"
+        } else {
+            "toUInt64(0)"
+        })
+        .push(" AS visitors, ")
+        .push(if distinct.visits(plan) {
+            "uniq(session_id)"
+        } else {
+            "toUInt64(0)"
+        })
         .push(
-            " AS key, uniq(visitor_id) AS visitors, uniq(session_id) AS visits, \
-             countIf(name = 'pageview') AS pageviews, count() AS events, \
-             toUInt64(0) AS bounces, toUInt64(0) AS duration_sum FROM events WHERE ",
-        )
-        .append(&base_where(plan.scope));
-    let event = event_condition(plan.scope, plan.goals);
-    if let Some(e) = &event {
-        sql.push(" AND ").append(e);
+            " AS visits, countIf(name = 'pageview') AS pageviews, count() AS events, \
+             toUInt64(0) AS bounces, toUInt64(0) AS duration_sum FROM events",
+        );
+    if let Some(values) = &join {
+        sql.push(" ALL INNER JOIN (")
+            .append(values)
+            .push(") AS v USING session_id");
     }
-    if let Some(inside) = session_in(plan.scope, None, visit_condition(plan.scope).as_ref()) {
-        sql.push(" AND ").append(&inside);
-    }
-    group_order_limit(&mut sql, plan);
+    sql.push(" WHERE ")
+        .append(&events_where(plan.scope, plan.goals));
+    group_order_limit(&mut sql, plan, false);
     sql
 }
 
-/// Totals over whole visits: visits with at least one event matching the event filters
-/// and matching the visit filters; `pageviews`/`events` count the matching events only.
+/// Distinct visitors of the `sessions` rows selected, exact before merges. `uniq` over the
+/// rows with `sign = 1` would also count a visitor whose only row in a group is an earlier,
+/// cancelled state (a visit whose exit page has changed since, say). So: visitors without
+/// any cancel row (every row of theirs is a latest state) by `uniq`; the others (few, once
+/// merged) by adding up their signs per visitor (`sumMap`) and counting those with a visit
+/// left. Collected as two plain arrays: building an array per row costs more than the rest.
+const SESSION_VISITORS: &str = "uniqIf(visitor_id, sign = 1 AND NOT (visitor_id IN (\
+    SELECT visitor_id FROM sessions WHERE ";
+const SESSION_VISITORS_END: &str = " AND sign = -1) AS cancelled)) + \
+    arrayCount(x -> x > 0, tupleElement(arrayReduce('sumMap', [groupArrayIf(visitor_id, cancelled)], \
+    [groupArrayIf(sign, cancelled)]), 2))";
+
+/// Totals over whole visits (`sessions`): visits that started in the range, match the
+/// visit filters and, with event filters, have a matching event in the range. Their
+/// `pageviews` and `events` are the whole visits'. Every sum is weighted by `sign`; sums
+/// are named apart from the columns they add up (`visit_pageviews`), as ClickHouse would
+/// otherwise read the alias inside the other sums.
+///
+/// Groups by the start bucket or a visit property (its `sessions` column). A visit has no
+/// single value of an event property: grouped by one, all visits fall under ''.
 pub fn session_stats(plan: &StatsPlan) -> Sql {
-    let event = event_condition(plan.scope, plan.goals);
-    let mut inner = Sql::new();
-    inner.push(
-        "SELECT session_id, any(visitor_id) AS vid, min(timestamp) AS started, \
-         countIf(name = 'pageview') AS s_pageviews, \
-         countIf(name != 'pageview' AND interactive = 1) AS s_interactions, \
-         toUInt64(max(timestamp) - min(timestamp)) AS duration, ",
-    );
-    match &event {
-        Some(e) => inner
-            .push("countIf(")
-            .append(e)
-            .push(" AND name = 'pageview') AS m_pageviews, countIf(")
-            .append(e)
-            .push(") AS m_events"),
-        None => inner.push("countIf(name = 'pageview') AS m_pageviews, count() AS m_events"),
-    };
-    if let Grouping::Property(p) = &plan.grouping {
-        inner.push(", ").append(&visit_expr(p)).push(" AS dim");
-    }
-    inner
-        .push(" FROM events WHERE ")
-        .append(&base_where(plan.scope))
-        .push(" GROUP BY session_id");
-    let having: Vec<Sql> = event
-        .map(|_| lit("m_events > 0"))
-        .into_iter()
-        .chain(visit_condition(plan.scope))
-        .collect();
-    if !having.is_empty() {
-        inner.push(" HAVING ").join(&having, " AND ");
-    }
     let key = match &plan.grouping {
         Grouping::Total => lit("''"),
-        Grouping::Bucket(interval) => bucket_key("started", *interval, plan.scope),
-        Grouping::Property(_) => lit("dim"),
+        Grouping::Bucket(interval) => bucket_key("started_at", *interval, plan.scope),
+        Grouping::Property(p) if p.is_visit() => lit(visit_column(p)),
+        Grouping::Property(_) => lit("''"),
     };
     let mut sql = Sql::new();
-    sql.push("SELECT ")
-        .append(&key)
-        .push(
-            " AS key, uniq(vid) AS visitors, count() AS visits, sum(m_pageviews) AS pageviews, \
-             sum(m_events) AS events, sum(s_pageviews = 1 AND s_interactions = 0) AS bounces, \
-             sum(duration) AS duration_sum FROM (",
-        )
-        .append(&inner)
-        .push(")");
-    group_order_limit(&mut sql, plan);
+    sql.push("SELECT ").append(&key).push(" AS key, ");
+    if plan.distinct.visitors(plan) {
+        sql.push(SESSION_VISITORS)
+            .append(&started_in_range(plan.scope))
+            .push(SESSION_VISITORS_END);
+    } else {
+        sql.push("toUInt64(0)");
+    }
+    sql.push(
+        " AS visitors, toUInt64(greatest(sum(sign), 0)) AS visits, \
+             toUInt64(greatest(sum(sign * pageviews), 0)) AS visit_pageviews, \
+             toUInt64(greatest(sum(sign * events), 0)) AS visit_events, \
+             toUInt64(greatest(sum(sign * (pageviews = 1 AND interactions = 0)), 0)) AS bounces, \
+             toUInt64(greatest(sum(sign * (ended_at - started_at)), 0)) AS duration_sum \
+             FROM sessions WHERE ",
+    )
+    .append(&sessions_where(plan.scope, plan.goals));
+    group_order_limit(&mut sql, plan, true);
     sql
 }
 
@@ -147,28 +198,41 @@ fn bucket_key(column: &'static str, interval: Interval, scope: &Scope) -> Sql {
     sql
 }
 
-fn order_expr(metric: Metric) -> &'static str {
-    match metric {
-        Metric::Visits => "visits",
-        Metric::Pageviews => "pageviews",
-        Metric::Events => "events",
-        Metric::BounceRate => "bounces / visits",
-        Metric::VisitDuration => "duration_sum / visits",
-        Metric::ViewsPerVisit => "pageviews / visits",
-        Metric::Visitors | Metric::ConversionRate => "visitors",
+fn order_expr(metric: Metric, signed: bool) -> &'static str {
+    match (metric, signed) {
+        (Metric::Visits, _) => "visits",
+        (Metric::Pageviews, false) => "pageviews",
+        (Metric::Pageviews, true) => "visit_pageviews",
+        (Metric::Events, false) => "events",
+        (Metric::Events, true) => "visit_events",
+        (Metric::BounceRate, _) => "bounces / visits",
+        (Metric::VisitDuration, _) => "duration_sum / visits",
+        (Metric::ViewsPerVisit, false) => "pageviews / visits",
+        (Metric::ViewsPerVisit, true) => "visit_pageviews / visits",
+        (Metric::Visitors | Metric::ConversionRate, _) => "visitors",
     }
 }
 
-fn group_order_limit(sql: &mut Sql, plan: &StatsPlan) {
+/// GROUP BY, HAVING (visits left after cancellations; the chosen keys), ORDER BY, LIMIT.
+fn group_order_limit(sql: &mut Sql, plan: &StatsPlan, signed: bool) {
     if plan.grouping == Grouping::Total {
         return;
     }
     sql.push(" GROUP BY key");
+    let mut having = Vec::new();
+    if signed {
+        having.push(lit("visits > 0"));
+    }
     if let Some(keys) = &plan.keys {
-        sql.push(" HAVING has(").bind(keys.clone()).push(", key)");
+        let mut h = Sql::new();
+        h.push("has(").bind(keys.clone()).push(", key)");
+        having.push(h);
+    }
+    if !having.is_empty() {
+        sql.push(" HAVING ").join(&having, " AND ");
     }
     sql.push(" ORDER BY ")
-        .push(order_expr(plan.order))
+        .push(order_expr(plan.order, signed))
         .push(" DESC, key ASC");
     if let Some(page) = plan.page {
         sql.push(" LIMIT ")
@@ -204,6 +268,7 @@ mod tests {
             order: Metric::Visitors,
             page: Some(Pagination { limit: 10, page: 2 }),
             keys: None,
+            distinct: Distinct::ALL,
         }
     }
 
@@ -217,33 +282,63 @@ mod tests {
              countIf(name = 'pageview') AS pageviews, count() AS events, toUInt64(0) AS bounces, \
              toUInt64(0) AS duration_sum FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
              AND timestamp < toDateTime(?) AND name != 'engagement' AND (pathname = ?) \
-             AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
-             AND timestamp < toDateTime(?) AND name != 'engagement' GROUP BY session_id \
-             HAVING (argMin(referrer_source, timestamp) = ?)) \
+             AND session_id IN (SELECT session_id FROM sessions WHERE site_id = ? AND started_at >= toDateTime(?) \
+             AND started_at < toDateTime(?) AND ended_at >= toDateTime(?) AND (referrer_source = ?) \
+             GROUP BY session_id HAVING sum(sign) > 0) \
              GROUP BY key ORDER BY visitors DESC, key ASC LIMIT ? OFFSET ?"
         );
         assert!(sql.render().ends_with("LIMIT 10 OFFSET 10"));
     }
 
     #[test]
+    fn event_stats_by_visit_property_take_the_visit_value() {
+        let s = scope("");
+        let mut p = plan(&s, Grouping::Property(Property::Source));
+        p.keys = Some(vec!["Google".into()]);
+        p.page = None;
+        assert_eq!(
+            event_stats(&p).text(),
+            "SELECT dim AS key, uniq(visitor_id) AS visitors, uniq(session_id) AS visits, \
+             countIf(name = 'pageview') AS pageviews, count() AS events, toUInt64(0) AS bounces, \
+             toUInt64(0) AS duration_sum FROM events ALL INNER JOIN (SELECT session_id, referrer_source AS dim \
+             FROM sessions WHERE site_id = ? AND started_at >= toDateTime(?) AND started_at < toDateTime(?) \
+             AND ended_at >= toDateTime(?) AND has(?, referrer_source) GROUP BY session_id, dim \
+             HAVING sum(sign) > 0) AS v USING session_id WHERE site_id = ? AND timestamp >= toDateTime(?) \
+             AND timestamp < toDateTime(?) AND name != 'engagement' GROUP BY key HAVING has(?, key) \
+             ORDER BY visitors DESC, key ASC"
+        );
+        // Visitor-constant properties are on every event: no join.
+        let country = event_stats(&plan(&s, Grouping::Property(Property::Country)));
+        assert!(
+            country.text().starts_with("SELECT country_code AS key")
+                && !country.text().contains("JOIN"),
+            "{}",
+            country.text()
+        );
+    }
+
+    #[test]
     fn session_stats_golden() {
-        let s = scope("event:page==/a");
+        let s = scope("event:page==/a;visit:exit_page==/b");
         let mut p = plan(&s, Grouping::Property(Property::Source));
         p.order = Metric::BounceRate;
         p.page = None;
         p.keys = Some(vec!["Google".into()]);
         assert_eq!(
             session_stats(&p).text(),
-            "SELECT dim AS key, uniq(vid) AS visitors, count() AS visits, sum(m_pageviews) AS pageviews, \
-             sum(m_events) AS events, sum(s_pageviews = 1 AND s_interactions = 0) AS bounces, \
-             sum(duration) AS duration_sum FROM (SELECT session_id, any(visitor_id) AS vid, \
-             min(timestamp) AS started, countIf(name = 'pageview') AS s_pageviews, \
-             countIf(name != 'pageview' AND interactive = 1) AS s_interactions, \
-             toUInt64(max(timestamp) - min(timestamp)) AS duration, \
-             countIf((pathname = ?) AND name = 'pageview') AS m_pageviews, countIf((pathname = ?)) AS m_events, \
-             argMin(referrer_source, timestamp) AS dim FROM events WHERE site_id = ? \
+            "SELECT referrer_source AS key, uniqIf(visitor_id, sign = 1 AND NOT (visitor_id IN (\
+             SELECT visitor_id FROM sessions WHERE site_id = ? AND started_at >= toDateTime(?) \
+             AND started_at < toDateTime(?) AND sign = -1) AS cancelled)) + \
+             arrayCount(x -> x > 0, tupleElement(arrayReduce('sumMap', [groupArrayIf(visitor_id, cancelled)], \
+             [groupArrayIf(sign, cancelled)]), 2)) AS visitors, toUInt64(greatest(sum(sign), 0)) AS visits, \
+             toUInt64(greatest(sum(sign * pageviews), 0)) AS visit_pageviews, \
+             toUInt64(greatest(sum(sign * events), 0)) AS visit_events, \
+             toUInt64(greatest(sum(sign * (pageviews = 1 AND interactions = 0)), 0)) AS bounces, \
+             toUInt64(greatest(sum(sign * (ended_at - started_at)), 0)) AS duration_sum \
+             FROM sessions WHERE site_id = ? AND started_at >= toDateTime(?) AND started_at < toDateTime(?) \
+             AND (exit_page = ?) AND session_id IN (SELECT session_id FROM events WHERE site_id = ? \
              AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
-             GROUP BY session_id HAVING m_events > 0) GROUP BY key HAVING has(?, key) \
+             AND (pathname = ?)) GROUP BY key HAVING visits > 0 AND has(?, key) \
              ORDER BY bounces / visits DESC, key ASC"
         );
     }
@@ -251,8 +346,14 @@ mod tests {
     #[test]
     fn totals_and_buckets() {
         let s = scope("");
-        let total = session_stats(&plan(&s, Grouping::Total)).text().to_string();
-        assert!(total.ends_with("GROUP BY session_id)"), "{total}");
+        let total = session_stats(&plan(&s, Grouping::Total)).render();
+        assert!(
+            total.ends_with(
+                "FROM sessions WHERE site_id = 'enschede.nl' AND started_at >= toDateTime(1793574000) \
+                 AND started_at < toDateTime(1793660400)"
+            ),
+            "{total}"
+        );
         let hours = event_stats(&plan(&s, Grouping::Bucket(Interval::Hour))).render();
         assert!(
             hours.starts_with(
@@ -263,9 +364,49 @@ mod tests {
         let weeks = session_stats(&plan(&s, Grouping::Bucket(Interval::Week))).render();
         assert!(
             weeks.starts_with(
-                "SELECT toString(toUInt32(toMonday(toDate(started, 'Europe/Amsterdam')))) AS key"
+                "SELECT toString(toUInt32(toMonday(toDate(started_at, 'Europe/Amsterdam')))) AS key"
             ),
             "{weeks}"
+        );
+        assert!(
+            weeks.contains("GROUP BY key HAVING visits > 0 ORDER BY"),
+            "{weeks}"
+        );
+    }
+
+    #[test]
+    fn distinct_counts_only_when_asked_or_ordered_by() {
+        let s = scope("");
+        let mut p = plan(&s, Grouping::Total);
+        p.distinct = Distinct::NONE;
+        p.page = None;
+        let events = event_stats(&p).text().to_string();
+        assert!(
+            events.starts_with(
+                "SELECT '' AS key, toUInt64(0) AS visitors, toUInt64(0) AS visits, \
+                 countIf(name = 'pageview') AS pageviews"
+            ),
+            "{events}"
+        );
+        let sessions = session_stats(&p).text().to_string();
+        assert!(
+            sessions.starts_with("SELECT '' AS key, toUInt64(0) AS visits")
+                || sessions.starts_with("SELECT '' AS key, toUInt64(0) AS visitors"),
+            "{sessions}"
+        );
+        assert!(!sessions.contains("uniq"), "{sessions}");
+        p.grouping = Grouping::Property(Property::Page);
+        p.page = Some(Pagination::default());
+        let ordered = event_stats(&p).text().to_string();
+        assert!(
+            ordered.contains("uniq(visitor_id) AS visitors, toUInt64(0) AS visits"),
+            "ordered by visitors: {ordered}"
+        );
+        p.order = Metric::Visits;
+        let ordered = event_stats(&p).text().to_string();
+        assert!(
+            ordered.contains("toUInt64(0) AS visitors, uniq(session_id) AS visits"),
+            "ordered by visits: {ordered}"
         );
     }
 
