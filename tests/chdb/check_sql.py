@@ -117,11 +117,19 @@ class Http:
 
     def __init__(self, url):
         self.url = url.rstrip("/")
+        self.settings = {}
+        major = self.post("", "SELECT version()").strip().split(".")[0]
+        if major.isdigit() and int(major) < 19:
+            # As luister-store does: 18.x needs this for LowCardinality; current releases reject it.
+            self.settings["allow_experimental_low_cardinality_type"] = "1"
         self.post("", f"DROP DATABASE IF EXISTS {DATABASE}")
         self.post("", f"CREATE DATABASE {DATABASE}")
 
     def post(self, database, sql):
-        query = urllib.parse.urlencode({"database": database} if database else {})
+        params = dict(getattr(self, "settings", {}))
+        if database:
+            params["database"] = database
+        query = urllib.parse.urlencode(params)
         req = urllib.request.Request(f"{self.url}/?{query}", data=sql.encode(), method="POST")
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:

@@ -6,6 +6,7 @@ mod durability;
 mod import;
 mod matomo;
 mod query_api;
+mod query_engagement;
 mod query_fixture;
 mod query_funnels;
 mod query_goals;

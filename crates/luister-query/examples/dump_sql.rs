@@ -4,7 +4,7 @@
 //!
 //! `cargo run -q -p luister-query --example dump_sql > target/sql-shapes.jsonl`
 
-use luister_query::sql::{funnel, goals, search, stats};
+use luister_query::sql::{engagement, funnel, goals, search, stats};
 use luister_query::*;
 use luister_store::Goal;
 
@@ -96,6 +96,7 @@ fn stats_shapes(goals: &[Goal]) {
                 );
             }
         }
+        engagement_shapes(fi, &scope, goals);
         emit(
             "query",
             &format!("goal_counts f{fi}"),
@@ -107,6 +108,37 @@ fn stats_shapes(goals: &[Goal]) {
         "realtime",
         &stats::realtime_visitors("enschede.nl", 1_793_700_000).render(),
     );
+}
+
+/// Scroll depth and time on page: totals (with a page filter), per bucket, per page (a chosen page of keys).
+fn engagement_shapes(fi: usize, scope: &Scope, goals: &[Goal]) {
+    let mut groupings = vec![stats::Grouping::Total];
+    for i in [
+        Interval::Hour,
+        Interval::Date,
+        Interval::Week,
+        Interval::Month,
+    ] {
+        groupings.push(stats::Grouping::Bucket(i));
+    }
+    groupings.push(stats::Grouping::Property(Property::Page));
+    for (gi, grouping) in groupings.into_iter().enumerate() {
+        let by_page = matches!(grouping, stats::Grouping::Property(_));
+        let plan = stats::StatsPlan {
+            scope,
+            goals,
+            grouping,
+            order: Metric::Visitors,
+            page: None,
+            keys: by_page.then(|| ["/", "/zoeken", "/klaar/x/y"].map(String::from).to_vec()),
+            distinct: stats::Distinct::NONE,
+        };
+        emit(
+            "query",
+            &format!("engagement_stats f{fi} g{gi}"),
+            &engagement::engagement_stats(&plan).render(),
+        );
+    }
 }
 
 fn funnel_shapes(goals: &[Goal]) {

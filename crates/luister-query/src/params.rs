@@ -190,6 +190,31 @@ fn require_goal_for_conversion_rate(q: &StatsQuery) -> Result<(), QueryError> {
     Ok(())
 }
 
+/// `scroll_depth` and `time_on_page` are page-level metrics (as in Plausible): only in a
+/// breakdown by `event:page`, or in aggregate and timeseries with an `event:page` filter.
+/// The engine checks this too, for queries built without these functions.
+pub fn check_engagement_metrics(q: &StatsQuery) -> Result<(), QueryError> {
+    let Some(metric) = q.metrics.iter().find(|m| m.is_engagement()) else {
+        return Ok(());
+    };
+    let page_filter = q.scope.filters.iter().any(|f| f.property == Property::Page);
+    let ok = match &q.dimension {
+        Some(dimension) => *dimension == Property::Page,
+        None => page_filter,
+    };
+    if ok {
+        return Ok(());
+    }
+    let why = match &q.dimension {
+        Some(_) => "is a page-level metric: break down by property=event:page only",
+        None => "is a page-level metric: it needs an event:page filter (e.g. filters=event:page==/contact), or a breakdown by property=event:page",
+    };
+    Err(QueryError::param(
+        "metrics",
+        format!("{} {why}", metric.name()),
+    ))
+}
+
 /// `GET /api/v1/stats/aggregate`.
 pub fn aggregate(
     site: Site,
@@ -199,6 +224,7 @@ pub fn aggregate(
     let (_, mut q) = stats(site, params, now)?;
     q.compare = compare(params)?;
     require_goal_for_conversion_rate(&q)?;
+    check_engagement_metrics(&q)?;
     Ok(q)
 }
 
@@ -226,6 +252,7 @@ pub fn timeseries(
         ));
     }
     require_goal_for_conversion_rate(&q)?;
+    check_engagement_metrics(&q)?;
     Ok(q)
 }
 
@@ -251,8 +278,9 @@ pub fn breakdown(
             ),
         )
     })?;
+    q.dimension = Some(property.clone());
+    check_engagement_metrics(&q)?;
     check_breakdown_metrics(&property, &q.metrics)?;
-    q.dimension = Some(property);
     q.pagination = pagination(params)?;
     require_goal_for_conversion_rate(&q)?;
     Ok(q)
@@ -270,6 +298,8 @@ fn check_breakdown_metrics(property: &Property, metrics: &[Metric]) -> Result<()
             Metric::BounceRate,
             Metric::VisitDuration,
             Metric::ConversionRate,
+            Metric::ScrollDepth,
+            Metric::TimeOnPage,
         ],
         p if !p.is_visit() => &[
             Metric::Visitors,

@@ -237,6 +237,74 @@ fn breakdowns() {
 }
 
 #[test]
+fn engagement_metrics_are_page_level() {
+    // Listed among the allowed metrics.
+    let e = err(aggregate(site(), &p(&[("metrics", "scroll")]), now()));
+    assert!(e.contains("scroll_depth, time_on_page"), "{e}");
+    // Per page: a breakdown by event:page, or an event:page filter.
+    let q = breakdown(
+        site(),
+        &p(&[
+            ("property", "event:page"),
+            ("metrics", "visitors,scroll_depth,time_on_page"),
+        ]),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(
+        q.metrics,
+        vec![Metric::Visitors, Metric::ScrollDepth, Metric::TimeOnPage]
+    );
+    let page = ("filters", "event:page==/contact");
+    for metrics in ["scroll_depth", "time_on_page,visitors"] {
+        assert!(aggregate(site(), &p(&[("metrics", metrics), page]), now()).is_ok());
+        assert!(timeseries(site(), &p(&[("metrics", metrics), page]), now()).is_ok());
+    }
+    let e = err(aggregate(
+        site(),
+        &p(&[("metrics", "visitors,scroll_depth")]),
+        now(),
+    ));
+    assert_eq!(
+        e,
+        "invalid parameter metrics: scroll_depth is a page-level metric: it needs an event:page \
+         filter (e.g. filters=event:page==/contact), or a breakdown by property=event:page"
+    );
+    let e = err(timeseries(
+        site(),
+        &p(&[
+            ("metrics", "time_on_page"),
+            ("filters", "visit:source==Google"),
+        ]),
+        now(),
+    ));
+    assert!(e.contains("time_on_page is a page-level metric"), "{e}");
+    // Other breakdowns: rejected, naming the metric, also with a page filter.
+    for property in [
+        "visit:source",
+        "visit:country",
+        "event:goal",
+        "event:props:wijk",
+    ] {
+        let e = err(breakdown(
+            site(),
+            &p(&[
+                ("property", property),
+                ("metrics", "visitors,time_on_page"),
+                page,
+            ]),
+            now(),
+        ));
+        assert_eq!(
+            e,
+            "invalid parameter metrics: time_on_page is a page-level metric: break down by \
+             property=event:page only",
+            "{property}"
+        );
+    }
+}
+
+#[test]
 fn funnels() {
     let body = r#"{"site_id": "enschede.nl", "period": "7d", "date": "2026-11-01",
         "steps": [{"page": "/schulden/**"}, {"search": "*"}, {"event": "Aanvraag verstuurd"}],

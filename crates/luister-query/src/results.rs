@@ -33,8 +33,9 @@ fn number(v: f64) -> serde_json::Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggregateResult {
     pub values: Values,
-    /// Per metric, the change against the previous period when asked for.
-    pub changes: Option<Vec<f64>>,
+    /// Per metric, the change against the previous period when asked for (`None` where
+    /// a value is `null`: shown as `"change": null`).
+    pub changes: Option<Vec<Option<f64>>>,
 }
 
 #[derive(Serialize)]
@@ -56,7 +57,7 @@ impl Serialize for AggregateMap<'_> {
                 .changes
                 .as_ref()
                 .and_then(|c| c.get(i))
-                .map(|c| number(*c));
+                .map(|c| c.map_or(serde_json::Value::Null, number));
             map.serialize_entry(
                 metric.name(),
                 &AggregateEntry {
@@ -240,11 +241,22 @@ mod tests {
         ]);
         let agg = AggregateResult {
             values: values.clone(),
-            changes: Some(vec![50.0, -2.5]),
+            changes: Some(vec![Some(50.0), Some(-2.5)]),
         };
         assert_eq!(
             serde_json::to_string(&agg).unwrap(),
             r#"{"results":{"visitors":{"value":3,"change":50},"views_per_visit":{"value":1.5,"change":-2.5}}}"#
+        );
+        let engagement = AggregateResult {
+            values: Values(vec![
+                (Metric::ScrollDepth, MetricValue::Int(62)),
+                (Metric::TimeOnPage, MetricValue::Null),
+            ]),
+            changes: Some(vec![Some(12.0), None]),
+        };
+        assert_eq!(
+            serde_json::to_string(&engagement).unwrap(),
+            r#"{"results":{"scroll_depth":{"value":62,"change":12},"time_on_page":{"value":null,"change":null}}}"#
         );
         let row = BreakdownRow {
             key: "page".into(),

@@ -5,15 +5,19 @@
 //! event-level metrics (pageviews, events) from `event_stats`, over the events in the range.
 //! `visitors` follows what is being counted: the visitors of the visits for totals without
 //! event filters and for `visit:*` breakdowns, the visitors with a matching event for
-//! event filters and event breakdowns. A query runs at most one statement per source
+//! event filters and event breakdowns. `scroll_depth` and `time_on_page` come from
+//! `engagement_stats`, over the engagement events in the range (page-level metrics: the
+//! parameters allow them only per page). A query runs at most one statement per source
 //! (plus the conversion-rate base), never one per metric.
 
 use super::QueryEngine;
 use crate::metric::{change, Metric, Totals};
+use crate::params::check_engagement_metrics;
 use crate::period::buckets;
 use crate::property::Property;
 use crate::query::{RealtimeQuery, Scope, StatsQuery};
 use crate::results::*;
+use crate::sql::engagement::{engagement_stats, EngagementRow};
 use crate::sql::stats::{
     event_stats, realtime_visitors, session_stats, Distinct, Grouping, StatsPlan, StatsRow,
 };
@@ -28,12 +32,14 @@ type Rows = Vec<(String, Totals)>;
 enum Source {
     Events,
     Sessions,
+    Engagement,
 }
 
 impl Source {
     fn of(metric: Metric, dimension: Option<&Property>, event_filtered: bool) -> Self {
         let event_dimension = dimension.is_some_and(|p| !p.is_visit());
         match metric {
+            Metric::ScrollDepth | Metric::TimeOnPage => Self::Engagement,
             Metric::Pageviews | Metric::Events => Self::Events,
             // Per page: the visits with an event on it.
             Metric::Visits if event_dimension => Self::Events,
@@ -51,10 +57,11 @@ impl Source {
         }
     }
 
+    /// The other of events and sessions (engagement is never the primary source).
     fn other(self) -> Self {
         match self {
             Self::Events => Self::Sessions,
-            Self::Sessions => Self::Events,
+            Self::Sessions | Self::Engagement => Self::Events,
         }
     }
 }
@@ -93,23 +100,18 @@ impl Sources<'_> {
     }
 
     /// The values of one row from the totals of each source; `base` is the conversion-rate base.
-    fn values(&self, events: Totals, sessions: Totals, base: u64) -> Values {
-        let mut sides = [events, sessions];
-        let visitors_side = match self.of(Metric::Visitors) {
+    fn values(&self, events: Totals, sessions: Totals, engagement: Totals, base: u64) -> Values {
+        let mut sides = [events, sessions, engagement];
+        let side = |source: Source| match source {
             Source::Events => 0,
             Source::Sessions => 1,
+            Source::Engagement => 2,
         };
-        sides[visitors_side].all_visitors = base;
+        sides[side(self.of(Metric::Visitors))].all_visitors = base;
         Values(
             self.metrics
                 .iter()
-                .map(|m| {
-                    let side = match self.of(*m) {
-                        Source::Events => &sides[0],
-                        Source::Sessions => &sides[1],
-                    };
-                    (*m, side.value(*m))
-                })
+                .map(|m| (*m, sides[side(self.of(*m))].value(*m)))
                 .collect(),
         )
     }
@@ -123,7 +125,17 @@ fn totals(row: &StatsRow) -> Totals {
         events: row.events,
         bounces: row.bounces,
         duration_sum: row.duration_sum,
-        all_visitors: 0,
+        ..Totals::default()
+    }
+}
+
+fn engagement_totals(row: &EngagementRow) -> Totals {
+    Totals {
+        scroll_depth_sum: row.scroll_depth_sum,
+        scroll_depth_visits: row.scroll_depth_visits,
+        engaged_ms_sum: row.engaged_ms_sum,
+        engaged_visits: row.engaged_visits,
+        ..Totals::default()
     }
 }
 
@@ -170,6 +182,13 @@ impl QueryEngine {
         let sql = match source {
             Source::Events => event_stats(plan),
             Source::Sessions => session_stats(plan),
+            Source::Engagement => {
+                let rows: Vec<EngagementRow> = self.fetch(&engagement_stats(plan)).await?;
+                return Ok(rows
+                    .iter()
+                    .map(|r| (r.key.clone(), engagement_totals(r)))
+                    .collect());
+            }
         };
         let rows: Vec<StatsRow> = self.fetch(&sql).await?;
         Ok(rows.iter().map(|r| (r.key.clone(), totals(r))).collect())
@@ -245,14 +264,21 @@ impl QueryEngine {
         };
         let mut events = self.run_if(&plan, &sources, Source::Events).await?;
         let mut sessions = self.run_if(&plan, &sources, Source::Sessions).await?;
+        let mut engagement = self.run_if(&plan, &sources, Source::Engagement).await?;
         let base = self.conversion_base(&plan, &sources, None).await?;
         let total = |rows: &mut HashMap<String, Totals>| rows.remove("").unwrap_or_default();
         let base = base.get("").copied().unwrap_or(0);
-        Ok(sources.values(total(&mut events), total(&mut sessions), base))
+        Ok(sources.values(
+            total(&mut events),
+            total(&mut sessions),
+            total(&mut engagement),
+            base,
+        ))
     }
 
     /// `GET /api/v1/stats/aggregate`.
     pub async fn aggregate(&self, q: &StatsQuery) -> Result<AggregateResult, QueryError> {
+        check_engagement_metrics(q)?;
         let goals = self.goals_for(q).await?;
         let now = self.aggregate_values(&q.scope, &goals, &q.metrics).await?;
         let changes = if q.compare {
@@ -278,6 +304,7 @@ impl QueryEngine {
     /// `GET /api/v1/stats/timeseries`: every bucket of the range, zeros included. Visits
     /// count in the bucket in which they started, events in the one in which they happened.
     pub async fn timeseries(&self, q: &StatsQuery) -> Result<TimeseriesResult, QueryError> {
+        check_engagement_metrics(q)?;
         let goals = self.goals_for(q).await?;
         let sources = Sources {
             metrics: &q.metrics,
@@ -295,6 +322,7 @@ impl QueryEngine {
         };
         let events = self.run_if(&plan, &sources, Source::Events).await?;
         let sessions = self.run_if(&plan, &sources, Source::Sessions).await?;
+        let engagement = self.run_if(&plan, &sources, Source::Engagement).await?;
         let base = self.conversion_base(&plan, &sources, None).await?;
         let results = buckets(&q.scope.range, q.scope.tz, q.interval)
             .into_iter()
@@ -306,6 +334,7 @@ impl QueryEngine {
                     values: sources.values(
                         get(&events).unwrap_or_default(),
                         get(&sessions).unwrap_or_default(),
+                        get(&engagement).unwrap_or_default(),
                         base.get(&id).copied().unwrap_or(0),
                     ),
                 }
@@ -321,6 +350,7 @@ impl QueryEngine {
         let Some(property) = q.dimension.clone() else {
             return Err(QueryError::param("property", "missing"));
         };
+        check_engagement_metrics(q)?;
         let goals = self.goals_for(q).await?;
         if property == Property::Goal {
             return self.goal_breakdown(q, &goals).await;
@@ -363,6 +393,20 @@ impl QueryEngine {
         } else {
             HashMap::new()
         };
+        // Engagement of just the pages of this page (only `event:page` gets here with them).
+        let engagement = if rows.is_empty() || !sources.needs(Source::Engagement) {
+            HashMap::new()
+        } else {
+            let by_keys = StatsPlan {
+                page: None,
+                keys: Some(keys.clone()),
+                ..plan.clone()
+            };
+            self.run_plan(&by_keys, Source::Engagement)
+                .await?
+                .into_iter()
+                .collect()
+        };
         let base = if rows.is_empty() {
             HashMap::new()
         } else {
@@ -374,13 +418,14 @@ impl QueryEngine {
             .map(|(value, t)| {
                 let other = others.get(&value).copied().unwrap_or_default();
                 let (events, sessions) = match primary {
-                    Source::Events => (t, other),
                     Source::Sessions => (other, t),
+                    Source::Events | Source::Engagement => (t, other),
                 };
+                let engaged = engagement.get(&value).copied().unwrap_or_default();
                 let base = base.get(&value).copied().unwrap_or(0);
                 BreakdownRow {
                     key: key.clone(),
-                    values: sources.values(events, sessions, base),
+                    values: sources.values(events, sessions, engaged, base),
                     value: label(&property, value),
                 }
             })

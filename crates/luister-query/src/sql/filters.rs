@@ -160,10 +160,25 @@ impl GoalMatch {
 
 /// The `events` row condition of the event filters (`event:*`, goals included), if any.
 pub(crate) fn event_condition(scope: &Scope, goals: &[Goal]) -> Option<Sql> {
+    event_condition_where(scope, goals, |_| true)
+}
+
+/// Event properties that an `engagement` event has itself: the page it reports on and its
+/// host. Other event filters (name, goal, custom properties) select the visits instead.
+pub(crate) fn on_engagement_rows(p: &Property) -> bool {
+    matches!(p, Property::Page | Property::Hostname)
+}
+
+/// Like [`event_condition`], for the event filters whose property passes `pick`.
+pub(crate) fn event_condition_where(
+    scope: &Scope,
+    goals: &[Goal],
+    pick: fn(&Property) -> bool,
+) -> Option<Sql> {
     let parts: Vec<Sql> = scope
         .filters
         .iter()
-        .filter(|f| !f.property.is_visit())
+        .filter(|f| !f.property.is_visit() && pick(&f.property))
         .map(|f| match f.property {
             Property::Goal => {
                 let any: Vec<Sql> = f

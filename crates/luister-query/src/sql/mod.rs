@@ -9,6 +9,7 @@
 //! strictness (`ALL`) and alias their subquery, and never use `ANY INNER JOIN` (its meaning
 //! changed after 18.x).
 
+pub mod engagement;
 pub(crate) mod filters;
 pub mod funnel;
 pub mod goals;

@@ -17,7 +17,9 @@
 //! is needed, `GROUP BY session_id HAVING sum(sign) > 0` keeps those whose latest state
 //! matches. Nothing here assumes merged data.
 
-use super::filters::{and_all, event_condition, visit_condition};
+use super::filters::{
+    and_all, event_condition, event_condition_where, on_engagement_rows, visit_condition,
+};
 use super::Sql;
 use crate::property::Property;
 use crate::query::Scope;
@@ -30,6 +32,15 @@ pub(crate) const VISIT_LOOKBACK_SECS: u32 = 86_400;
 
 /// Events of the scope's site in its range, engagement events excluded.
 pub(crate) fn base_where(scope: &Scope) -> Sql {
+    in_range(scope, " AND name != 'engagement'")
+}
+
+/// Only the engagement events of the scope's site in its range.
+fn engagement_base(scope: &Scope) -> Sql {
+    in_range(scope, " AND name = 'engagement'")
+}
+
+fn in_range(scope: &Scope, name: &'static str) -> Sql {
     let (start, end) = scope.bounds();
     let mut sql = Sql::new();
     sql.push("site_id = ")
@@ -38,7 +49,8 @@ pub(crate) fn base_where(scope: &Scope) -> Sql {
         .bind(start)
         .push(") AND timestamp < toDateTime(")
         .bind(end)
-        .push(") AND name != 'engagement'");
+        .push(")")
+        .push(name);
     sql
 }
 
@@ -126,6 +138,21 @@ pub(crate) fn visit_events_where(scope: &Scope, goals: &[Goal]) -> Sql {
     let mut parts = visit_parts_on_events(scope);
     parts.extend(event_condition(scope, goals).map(|e| in_visits_with_event(scope, &e)));
     and_base(base_where(scope), parts)
+}
+
+/// Engagement events in the range on the pages (and hosts) of the event filters, in visits
+/// that match the visit filters and, for the other event filters (name, goal, custom
+/// properties, which an engagement event does not carry), have a matching event in the range.
+pub(crate) fn engagement_where(scope: &Scope, goals: &[Goal]) -> Sql {
+    let mut parts: Vec<Sql> = event_condition_where(scope, goals, on_engagement_rows)
+        .into_iter()
+        .collect();
+    parts.extend(
+        event_condition_where(scope, goals, |p| !on_engagement_rows(p))
+            .map(|e| in_visits_with_event(scope, &e)),
+    );
+    parts.extend(visit_parts_on_events(scope));
+    and_base(engagement_base(scope), parts)
 }
 
 /// `sessions` rows of visits started in the range that match every filter.
@@ -223,6 +250,28 @@ mod tests {
     }
 
     #[test]
+    fn engagement_where_golden() {
+        // Page and host on the engagement rows; a goal through the visits; visit filters as on events.
+        let s = scope("event:page==/a|/b;event:goal==Download;event:hostname==x.nl;visit:source==Google;visit:country!=NL");
+        assert_eq!(
+            engagement_where(&s, &[]).text(),
+            "site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
+             AND name = 'engagement' AND (has(?, pathname)) AND (hostname = ?) \
+             AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
+             AND timestamp < toDateTime(?) AND name != 'engagement' AND (name = ?)) \
+             AND NOT (country_code = ?) \
+             AND session_id IN (SELECT session_id FROM sessions WHERE site_id = ? \
+             AND started_at >= toDateTime(?) AND started_at < toDateTime(?) AND ended_at >= toDateTime(?) \
+             AND (referrer_source = ?) GROUP BY session_id HAVING sum(sign) > 0)"
+        );
+        assert_eq!(
+            engagement_where(&scope(""), &[]).render(),
+            "site_id = 'enschede.nl' AND timestamp >= toDateTime(1793574000) \
+             AND timestamp < toDateTime(1793660400) AND name = 'engagement'"
+        );
+    }
+
+    #[test]
     fn visit_values_golden() {
         let keys = ["Google".to_string()];
         assert_eq!(
@@ -241,6 +290,7 @@ mod tests {
             events_where(&s, &[]),
             visit_events_where(&s, &[]),
             sessions_where(&s, &[]),
+            engagement_where(&s, &[]),
         ] {
             assert!(
                 !sql.text().contains("OR 1=1") && !sql.text().contains("a|b"),

@@ -182,7 +182,7 @@ pub fn session_stats(plan: &StatsPlan) -> Sql {
 }
 
 /// The bucket of `column` in the site's time zone, as text of a number (see `period::Bucket::id`).
-fn bucket_key(column: &'static str, interval: Interval, scope: &Scope) -> Sql {
+pub(crate) fn bucket_key(column: &'static str, interval: Interval, scope: &Scope) -> Sql {
     let (open, close) = match interval {
         Interval::Hour => ("toString(toUInt32(toStartOfHour(", ")))"),
         Interval::Date => ("toString(toUInt32(toDate(", ")))"),
@@ -209,7 +209,11 @@ fn order_expr(metric: Metric, signed: bool) -> &'static str {
         (Metric::VisitDuration, _) => "duration_sum / visits",
         (Metric::ViewsPerVisit, false) => "pageviews / visits",
         (Metric::ViewsPerVisit, true) => "visit_pageviews / visits",
-        (Metric::Visitors | Metric::ConversionRate, _) => "visitors",
+        // Engagement metrics come from their own statement; pages are chosen by visitors.
+        (
+            Metric::Visitors | Metric::ConversionRate | Metric::ScrollDepth | Metric::TimeOnPage,
+            _,
+        ) => "visitors",
     }
 }
 

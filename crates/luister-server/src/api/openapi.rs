@@ -80,7 +80,14 @@ fn op(summary: &str, params: Vec<Value>, body: Option<Value>, ok: (&str, Value))
     op
 }
 
+/// What the engagement metrics are, and where they are allowed.
+const ENGAGEMENT: &str = "scroll_depth (integer percent: the mean over page visits, one per visit and page, of the deepest scroll) \
+    and time_on_page (whole seconds: engaged time, visible and focused, of those page visits divided by their number) come from \
+    engagement events; they are page-level metrics, allowed only with an event:page filter here or in a breakdown by event:page, \
+    and null where a page has no engagement data";
+
 fn stats_paths() -> Value {
+    let metrics = luister_query::Metric::allowed();
     let mut breakdown = period_params();
     breakdown.push(param(
         "property",
@@ -88,19 +95,28 @@ fn stats_paths() -> Value {
         true,
         "event:page, event:goal, event:props:<key>, visit:source, …",
     ));
-    breakdown.push(q("metrics", "comma-separated metrics (default visitors)"));
+    breakdown.push(q("metrics", &format!("comma-separated metrics (default visitors): {metrics}; scroll_depth and time_on_page only with property=event:page")));
     breakdown.extend(paging());
     let mut aggregate = period_params();
-    aggregate.push(q("metrics", "visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, conversion_rate"));
-    aggregate.push(q("compare", "previous_period adds change per metric"));
+    aggregate.push(q(
+        "metrics",
+        &format!("comma-separated metrics (default visitors): {metrics}. {ENGAGEMENT}"),
+    ));
+    aggregate.push(q(
+        "compare",
+        "previous_period adds change per metric (null where a value is null)",
+    ));
     let mut timeseries = period_params();
-    timeseries.push(q("metrics", "comma-separated metrics (default visitors)"));
+    timeseries.push(q(
+        "metrics",
+        &format!("comma-separated metrics (default visitors): {metrics}. {ENGAGEMENT}"),
+    ));
     timeseries.push(q("interval", "hour, date, week or month"));
     json!({
         "/stats/realtime/visitors": {"get": op("visitors in the last 5 minutes", vec![site_id()], None,
             ("200", response("a bare number", json!({"type": "integer"}))))},
         "/stats/aggregate": {"get": op("metrics over a period", aggregate, None,
-            ("200", response("{\"results\": {metric: {value, change?}}}", obj())))},
+            ("200", response("{\"results\": {metric: {value, change?}}}; value null for scroll_depth and time_on_page without engagement data", obj())))},
         "/stats/timeseries": {"get": op("metrics per bucket, every bucket present", timeseries, None,
             ("200", response("{\"results\": [{date, metric…}]}", obj())))},
         "/stats/breakdown": {"get": op("metrics per value of a property", breakdown, None,
@@ -233,6 +249,29 @@ pub(super) async fn serve() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documents_every_metric() {
+        let doc = document();
+        let prefix = super::super::PREFIX;
+        for path in ["aggregate", "timeseries", "breakdown"] {
+            let params = &doc["paths"][format!("{prefix}/stats/{path}")]["get"]["parameters"];
+            let metrics = params
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == "metrics")
+                .unwrap()["description"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                metrics.contains(&luister_query::Metric::allowed()),
+                "{path}: {metrics}"
+            );
+            assert!(metrics.contains("event:page"), "{path}: {metrics}");
+        }
+    }
 
     #[test]
     fn every_route_is_described_and_nothing_else() {
