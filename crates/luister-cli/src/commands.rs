@@ -384,6 +384,7 @@ async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     println!("Luister is listening on http://{}", server.addr);
     println!("  add a site:        luister sites add gemeente.nl");
+    println!("  API token:         luister token create --name beheer --admin   (then see /api/v1/openapi.json)");
     println!("  embed on the site: <script defer data-domain=\"gemeente.nl\" src=\"http://{}/js/script.js\"></script>", server.addr);
     println!(
         "  send a test event: curl -X POST http://{}/api/event -H 'Content-Type: text/plain' -d '{{\"n\":\"pageview\",\"u\":\"https://gemeente.nl/\",\"d\":\"gemeente.nl\"}}'",
