@@ -99,15 +99,6 @@ fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static s
     DAY.iter().chain(extra).copied().collect()
 }
 
-fn values(results: &Value) -> Value {
-    let map = results.as_object().unwrap();
-    Value::Object(
-        map.iter()
-            .map(|(k, v)| (k.clone(), v["value"].clone()))
-            .collect(),
-    )
-}
-
 #[tokio::test]
 async fn page_breakdown_with_scroll_depth_and_time_on_page() {
     let l = loaded().await;

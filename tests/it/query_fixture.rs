@@ -200,3 +200,13 @@ pub async fn timeseries(l: &Loaded, pairs: &[(&str, &str)]) -> serde_json::Value
     let q = params::timeseries(site(), &p(pairs), now()).unwrap();
     serde_json::to_value(l.engine.timeseries(&q).await.unwrap()).unwrap()["results"].clone()
 }
+
+/// `{"visitors": {"value": 3}, …}` → `{"visitors": 3, …}`, for comparing aggregate results.
+pub fn values(results: &serde_json::Value) -> serde_json::Value {
+    let map = results.as_object().expect("an object of metrics");
+    serde_json::Value::Object(
+        map.iter()
+            .map(|(k, v)| (k.clone(), v["value"].clone()))
+            .collect(),
+    )
+}

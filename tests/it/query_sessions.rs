@@ -4,13 +4,13 @@
 //! across the range boundary (a visit counts where it started) and visits of only a
 //! custom event.
 
-use crate::query_fixture::{aggregate, breakdown, timeseries, Loaded};
+use crate::query_fixture::{aggregate, breakdown, timeseries, values, Loaded};
 use luister::import::{import_ndjson, ImportOptions};
 use luister_model::Site;
 use luister_query::QueryEngine;
 use luister_tests::app::enrichers;
 use luister_tests::TestDb;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 const DAY: [(&str, &str); 2] = [("period", "day"), ("date", "2026-11-10")];
@@ -63,15 +63,6 @@ async fn cancel_rows(l: &Loaded) -> u64 {
 
 fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
     DAY.iter().chain(extra).copied().collect()
-}
-
-fn values(results: &Value) -> Value {
-    let map = results.as_object().unwrap();
-    Value::Object(
-        map.iter()
-            .map(|(k, v)| (k.clone(), v["value"].clone()))
-            .collect(),
-    )
 }
 
 /// 10 November (Amsterdam, UTC+1): four visitors, five visits whose exit page (and for

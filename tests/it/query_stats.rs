@@ -73,15 +73,6 @@ fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static s
     DAY.iter().chain(extra).copied().collect()
 }
 
-fn values(results: &Value) -> Value {
-    let map = results.as_object().unwrap();
-    Value::Object(
-        map.iter()
-            .map(|(k, v)| (k.clone(), v["value"].clone()))
-            .collect(),
-    )
-}
-
 #[tokio::test]
 async fn aggregate_every_metric_exactly() {
     let l = load(&[SITE], monday()).await;
