@@ -117,6 +117,9 @@ pub async fn import_ndjson(
             Err(LineOutcome::Dropped(reason)) => *report.dropped.entry(reason).or_default() += 1,
         }
         if batch.events.len() >= BATCH {
+            if let Some(latest) = batch.events.iter().map(|e| e.timestamp).max() {
+                bound_open_visits(&pipeline, latest);
+            }
             report.imported += store_batch(store, &mut batch).await?;
         }
         progress.tick(report.lines);
@@ -131,6 +134,21 @@ pub async fn import_ndjson(
 enum LineOutcome {
     Malformed(String),
     Dropped(String),
+}
+
+/// Visits kept open in memory before the importer forgets old ones.
+const MAX_OPEN_VISITS: usize = 500_000;
+
+/// Keeps memory bounded on long files: past [`MAX_OPEN_VISITS`], visits idle for a
+/// day before the newest event read are closed (a file in rough time order never
+/// continues them).
+fn bound_open_visits(pipeline: &Pipeline, latest: u32) {
+    let sessions = pipeline.sessions();
+    if sessions.open_sessions() > MAX_OPEN_VISITS {
+        let day = 86_400;
+        sessions
+            .prune(latest.saturating_sub(day) + luister_ingest::sessionize::SESSION_TIMEOUT_SECS);
+    }
 }
 
 /// Writes a batch (events, then the visit changes) and empties it; returns events stored.
