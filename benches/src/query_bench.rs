@@ -7,7 +7,8 @@
 //! are then derived into `sessions` with `Store::rebuild_sessions` (fully collapsed, as
 //! after ClickHouse's merges). What is timed here is only the query layer against ClickHouse.
 //!
-//! `cargo run --release -p luister-benches -- query [--clickhouse-url URL] [--events N]`
+//! `cargo run --release -p luister-benches -- query [--clickhouse-url URL] [--events N]`;
+//! with `LUISTER_BENCH_DETAIL=1` it also prints each breakdown's time.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use luister_model::{EventRecord, Site};
@@ -163,7 +164,14 @@ async fn overview(engine: &QueryEngine, date: &str) -> Result<(), luister_query:
             &p(date, &[("property", property), ("limit", "10")]),
             now(),
         )?;
+        let started = Instant::now();
         engine.breakdown(&q).await?;
+        if std::env::var_os("LUISTER_BENCH_DETAIL").is_some() {
+            eprintln!(
+                "  breakdown {property}: {:.0} ms",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
     }
     Ok(())
 }
