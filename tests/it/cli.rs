@@ -208,3 +208,82 @@ fn configuration_mistakes_are_clear_errors() {
         text(&output)
     );
 }
+
+/// `luister serve` as a child process on a free port, with a spool that only flushes on demand.
+fn spawn_serve(cli: &Cli, data_dir: &std::path::Path, port: u16) -> std::process::Child {
+    Command::new(binary())
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LUISTER_CLICKHOUSE_URL", &cli.url)
+        .env("LUISTER_CLICKHOUSE_DATABASE", &cli.database)
+        .env("LUISTER_DATA_FILES", data_dir())
+        .env("LUISTER_DATA_DIR", data_dir)
+        .env("LUISTER_LISTEN", format!("127.0.0.1:{port}"))
+        // Nothing is written to ClickHouse before the kill: a batch waits a minute.
+        .env("LUISTER_SPOOL_MAX_BATCH_AGE_MS", "60000")
+        .env("LUISTER_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_healthy(http: &::reqwest::Client, base: &str) {
+    for _ in 0..300 {
+        if http.get(format!("{base}/health")).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{base} did not come up");
+}
+
+#[tokio::test]
+async fn killed_server_loses_no_accepted_event() {
+    let cli = Cli::new();
+    assert!(cli
+        .run(&["sites", "add", "enschede.nl"], None)
+        .status
+        .success());
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = ::reqwest::Client::new();
+    let mut server = spawn_serve(&cli, data.path(), port);
+    wait_healthy(&http, &base).await;
+    for i in 0..40 {
+        let body =
+            format!(r#"{{"n":"pageview","u":"https://enschede.nl/p/{i}","d":"enschede.nl"}}"#);
+        let response = http
+            .post(format!("{base}/api/event"))
+            .header(
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    }
+    // SIGKILL: no shutdown hook, no flush.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let db = luister_tests::TestDb::attach(&cli.url, &cli.database).await;
+    let count = || async { db.json_rows("SELECT count() AS n FROM events").await[0]["n"].clone() };
+    assert_eq!(count().await, "0", "nothing was flushed before the kill");
+    // The next start replays the spool; a graceful stop flushes it.
+    let mut server = spawn_serve(&cli, data.path(), port);
+    wait_healthy(&http, &base).await;
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status();
+    server.wait().unwrap();
+    assert_eq!(count().await, "40");
+}

@@ -127,6 +127,21 @@ impl TestDb {
         Self { store }
     }
 
+    /// A handle on an existing database (not dropped by this value's owner alone:
+    /// dropping it drops the database too).
+    pub async fn attach(url: &str, database: &str) -> Self {
+        let settings = ClickHouseSettings {
+            url: url.to_string(),
+            database: database.to_string(),
+            ..fresh_settings()
+        };
+        Self {
+            store: Store::connect(settings)
+                .await
+                .expect("connect to test clickhouse"),
+        }
+    }
+
     pub fn settings(&self) -> ClickHouseSettings {
         self.store.settings().clone()
     }
