@@ -210,7 +210,7 @@ fn configuration_mistakes_are_clear_errors() {
 }
 
 /// `luister serve` as a child process on a free port, with a spool that only flushes on demand.
-fn spawn_serve(cli: &Cli, data_dir: &std::path::Path, port: u16) -> std::process::Child {
+fn spawn_serve(cli: &Cli, state_dir: &std::path::Path, port: u16) -> std::process::Child {
     Command::new(binary())
         .arg("serve")
         .env_clear()
@@ -218,7 +218,7 @@ fn spawn_serve(cli: &Cli, data_dir: &std::path::Path, port: u16) -> std::process
         .env("LUISTER_CLICKHOUSE_URL", &cli.url)
         .env("LUISTER_CLICKHOUSE_DATABASE", &cli.database)
         .env("LUISTER_DATA_FILES", data_dir())
-        .env("LUISTER_DATA_DIR", data_dir)
+        .env("LUISTER_DATA_DIR", state_dir)
         .env("LUISTER_LISTEN", format!("127.0.0.1:{port}"))
         // Nothing is written to ClickHouse before the kill: a batch waits a minute.
         .env("LUISTER_SPOOL_MAX_BATCH_AGE_MS", "60000")
