@@ -12,7 +12,9 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use luister_model::{EventRecord, Site};
-use luister_query::{params, FunnelDefinition, FunnelStep, Params, QueryEngine, SearchReport};
+use luister_query::{
+    params, FunnelDefinition, FunnelStep, Params, QueryEngine, SearchReport, StatsQuery,
+};
 use luister_store::{ClickHouseSettings, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -132,40 +134,56 @@ fn now() -> chrono::DateTime<Utc> {
     )
 }
 
-async fn overview(engine: &QueryEngine, date: &str) -> Result<(), luister_query::QueryError> {
+/// The dashboard overview's queries: aggregate, timeseries, and one breakdown per property.
+struct Overview {
+    aggregate: StatsQuery,
+    timeseries: StatsQuery,
+    breakdowns: Vec<(&'static str, StatsQuery)>,
+}
+
+fn overview_queries(date: &str) -> Result<Overview, luister_query::QueryError> {
     let site = Site::new(DOMAIN);
     let metrics = (
         "metrics",
         "visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration",
     );
-    engine
-        .aggregate(&params::aggregate(
-            site.clone(),
-            &p(date, &[metrics]),
-            now(),
-        )?)
-        .await?;
-    engine
-        .timeseries(&params::timeseries(
-            site.clone(),
-            &p(date, &[("metrics", "visitors,pageviews")]),
-            now(),
-        )?)
-        .await?;
-    for property in [
+    let properties = [
         "event:page",
         "visit:source",
         "visit:country",
         "visit:device",
         "visit:entry_page",
-    ] {
-        let q = params::breakdown(
-            site.clone(),
-            &p(date, &[("property", property), ("limit", "10")]),
+    ];
+    let breakdowns = properties
+        .into_iter()
+        .map(|property| {
+            let q = params::breakdown(
+                site.clone(),
+                &p(date, &[("property", property), ("limit", "10")]),
+                now(),
+            )?;
+            Ok((property, q))
+        })
+        .collect::<Result<_, luister_query::QueryError>>()?;
+    Ok(Overview {
+        aggregate: params::aggregate(site.clone(), &p(date, &[metrics]), now())?,
+        timeseries: params::timeseries(
+            site,
+            &p(date, &[("metrics", "visitors,pageviews")]),
             now(),
-        )?;
+        )?,
+        breakdowns,
+    })
+}
+
+/// The seven overview queries one after another.
+async fn overview(engine: &QueryEngine, date: &str) -> Result<(), luister_query::QueryError> {
+    let queries = overview_queries(date)?;
+    engine.aggregate(&queries.aggregate).await?;
+    engine.timeseries(&queries.timeseries).await?;
+    for (property, q) in &queries.breakdowns {
         let started = Instant::now();
-        engine.breakdown(&q).await?;
+        engine.breakdown(q).await?;
         if std::env::var_os("LUISTER_BENCH_DETAIL").is_some() {
             eprintln!(
                 "  breakdown {property}: {:.0} ms",
@@ -181,34 +199,13 @@ async fn overview_concurrent(
     engine: &QueryEngine,
     date: &str,
 ) -> Result<(), luister_query::QueryError> {
-    let site = Site::new(DOMAIN);
+    let queries = overview_queries(date)?;
     let mut tasks = tokio::task::JoinSet::new();
-    let metrics = (
-        "metrics",
-        "visitors,visits,pageviews,views_per_visit,bounce_rate,visit_duration",
-    );
-    let q = params::aggregate(site.clone(), &p(date, &[metrics]), now())?;
     let e = engine.clone();
-    tasks.spawn(async move { e.aggregate(&q).await.map(|_| ()) });
-    let q = params::timeseries(
-        site.clone(),
-        &p(date, &[("metrics", "visitors,pageviews")]),
-        now(),
-    )?;
+    tasks.spawn(async move { e.aggregate(&queries.aggregate).await.map(|_| ()) });
     let e = engine.clone();
-    tasks.spawn(async move { e.timeseries(&q).await.map(|_| ()) });
-    for property in [
-        "event:page",
-        "visit:source",
-        "visit:country",
-        "visit:device",
-        "visit:entry_page",
-    ] {
-        let q = params::breakdown(
-            site.clone(),
-            &p(date, &[("property", property), ("limit", "10")]),
-            now(),
-        )?;
+    tasks.spawn(async move { e.timeseries(&queries.timeseries).await.map(|_| ()) });
+    for (_, q) in queries.breakdowns {
         let e = engine.clone();
         tasks.spawn(async move { e.breakdown(&q).await.map(|_| ()) });
     }

@@ -102,15 +102,7 @@ async fn bots_unknown_sites_and_bad_bodies_are_not_stored() {
     assert_eq!(app.send(body, "192.0.2.1", FIREFOX).await.status(), 202);
     app.flushed().await;
     assert_eq!(rows(&app, "name").await.len(), 1);
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("luister_events_dropped_total{reason=\"unknown_site\"} 1"),
         "{metrics}"
@@ -313,15 +305,7 @@ async fn ops_endpoints_and_tracker_script() {
             .status(),
         404
     );
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for name in [
         "luister_events_received_total",
         "luister_spool_events",

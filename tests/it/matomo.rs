@@ -217,15 +217,7 @@ async fn refused_requests_are_json_errors() {
             .status(),
         413
     );
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("luister_events_dropped_total{reason=\"unknown_site\"}"),
         "{metrics}"

@@ -130,6 +130,17 @@ impl TestApp {
             .expect("request")
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics request");
+        response.text().await.expect("metrics body")
+    }
+
     /// Waits until the spool is empty (everything accepted is in ClickHouse).
     pub async fn flushed(&self) {
         let spool = &self.server.as_ref().expect("server").state.spool;
