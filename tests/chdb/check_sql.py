@@ -173,6 +173,13 @@ def run_all(runner, shapes):
         if shape["kind"] == "migration" and shape["sql"].startswith("INSERT INTO sessions"):
             runner.run(shape["sql"])
     runner.run(transient_session_states())
+    # Statements that write (building rollups of the sample): run once, before the queries.
+    for shape in shapes:
+        if shape["kind"] == "statement":
+            try:
+                runner.run(shape["sql"])
+            except Exception as e:  # noqa: BLE001
+                failures.append((shape["name"], f"{e}\n    {shape['sql'][:400]}"))
     for shape in shapes:
         if shape["kind"] != "query":
             continue

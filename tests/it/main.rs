@@ -10,6 +10,7 @@ mod query_engagement;
 mod query_fixture;
 mod query_funnels;
 mod query_goals;
+mod query_rollups;
 mod query_search;
 mod query_sessions;
 mod query_stats;

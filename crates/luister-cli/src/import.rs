@@ -69,6 +69,8 @@ pub enum ImportError {
     Read { line: u64, source: std::io::Error },
     #[error("storing events: {0}")]
     Store(#[from] StoreError),
+    #[error("marking the rollups of the imported days for rebuilding: {0}")]
+    Rollups(#[from] luister_query::QueryError),
 }
 
 /// How the import reports progress.
@@ -90,6 +92,7 @@ pub async fn import_ndjson(
         .accept_missing_user_agent(true);
     let mut report = ImportReport::default();
     let mut batch = Batch::default();
+    let mut days = ImportedDays::default();
     let mut progress = Progress::new(options.progress && std::io::stderr().is_terminal());
     for (index, line) in input.lines().enumerate() {
         let number = index as u64 + 1;
@@ -120,15 +123,50 @@ pub async fn import_ndjson(
             if let Some(latest) = batch.events.iter().map(|e| e.timestamp).max() {
                 bound_open_visits(&pipeline, latest);
             }
+            days.note(&batch);
             report.imported += store_batch(store, &mut batch).await?;
         }
         progress.tick(report.lines);
     }
     if !batch.is_empty() {
+        days.note(&batch);
         report.imported += store_batch(store, &mut batch).await?;
     }
     progress.finish(report.lines);
+    days.invalidate_rollups(store).await?;
     Ok(report)
+}
+
+/// The first and last event time imported per site, to rebuild the rollups of those days.
+#[derive(Default)]
+struct ImportedDays(BTreeMap<String, (u32, u32)>);
+
+impl ImportedDays {
+    fn note(&mut self, batch: &Batch) {
+        for e in &batch.events {
+            let span = self
+                .0
+                .entry(e.site_id.clone())
+                .or_insert((e.timestamp, e.timestamp));
+            *span = (span.0.min(e.timestamp), span.1.max(e.timestamp));
+        }
+    }
+
+    /// The salt periods of the imported events' visits: from the day before the first
+    /// event (a visit may have started then) to the day of the last.
+    async fn invalidate_rollups(&self, store: &Store) -> Result<(), ImportError> {
+        let engine = luister_query::QueryEngine::new(store.clone());
+        let day = |t: u32| {
+            DateTime::<Utc>::from_timestamp(t.into(), 0)
+                .unwrap_or_default()
+                .date_naive()
+        };
+        for (site, (first, last)) in &self.0 {
+            let from = day(*first) - chrono::Days::new(1);
+            engine.invalidate_rollups(site, from, day(*last)).await?;
+        }
+        Ok(())
+    }
 }
 
 enum LineOutcome {

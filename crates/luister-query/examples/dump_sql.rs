@@ -4,7 +4,7 @@
 //!
 //! `cargo run -q -p luister-query --example dump_sql > target/sql-shapes.jsonl`
 
-use luister_query::sql::{engagement, funnel, goals, search, stats};
+use luister_query::sql::{engagement, funnel, goals, rollup, search, stats};
 use luister_query::*;
 use luister_store::Goal;
 
@@ -207,6 +207,126 @@ fn search_shapes(goals: &[Goal]) {
     }
 }
 
+/// The raw statements limited to visits from a moment on, the rollup reads and the
+/// statements that build and invalidate rollups.
+fn rollup_shapes(goals: &[Goal]) {
+    let mut scope = scope("");
+    scope.visits_from = Some(1_793_574_000);
+    let day = |s: &str| s.parse::<chrono::NaiveDate>().expect("date");
+    let selection = rollup::Selection {
+        pairs: vec![
+            rollup::pair_key(day("2026-10-30"), None, 7),
+            rollup::pair_key(day("2026-10-31"), Some(day("2026-11-01")), 8),
+        ],
+        groups: vec!["20757".into(), "20758".into()],
+        periods: Some((day("2026-10-30"), day("2026-10-31"))),
+    };
+    for (gi, grouping) in groupings().into_iter().enumerate() {
+        let plan = stats::StatsPlan {
+            scope: &scope,
+            goals,
+            grouping,
+            order: Metric::Visitors,
+            page: None,
+            keys: None,
+            distinct: stats::Distinct::ALL,
+        };
+        emit(
+            "query",
+            &format!("event_stats from g{gi}"),
+            &stats::event_stats(&plan).render(),
+        );
+        for sessions in [false, true] {
+            if let Some(dimension) = rollup::stats_dimension(&plan, sessions) {
+                emit(
+                    "query",
+                    &format!("rollup_stats {dimension} g{gi}"),
+                    &rollup::rollup_stats(&plan, dimension, &selection).render(),
+                );
+                if sessions {
+                    emit(
+                        "query",
+                        &format!("session_stats from g{gi}"),
+                        &stats::session_stats(&plan).render(),
+                    );
+                }
+            }
+        }
+    }
+    for report in [SearchReport::Terms, SearchReport::ZeroResults] {
+        let plan = search::TermsPlan {
+            scope: &scope,
+            goals,
+            report,
+            page: None,
+            only: None,
+        };
+        emit(
+            "query",
+            &format!("terms from {report:?}"),
+            &search::terms(&plan).render(),
+        );
+    }
+    emit(
+        "query",
+        "rollup_terms",
+        &rollup::rollup_terms("enschede.nl", &selection).render(),
+    );
+    emit(
+        "query",
+        "builds",
+        &rollup::builds("enschede.nl", day("2026-10-01"), day("2026-11-02")).render(),
+    );
+    emit(
+        "query",
+        "earliest_build",
+        &rollup::earliest_build("enschede.nl").render(),
+    );
+    emit(
+        "query",
+        "period_visits",
+        &rollup::period_visits("enschede.nl", 1_793_491_200, 1_793_700_000).render(),
+    );
+    let build = rollup::PeriodBuild {
+        site_id: "enschede.nl",
+        tz: "Europe/Amsterdam",
+        period: day("2026-10-31"),
+        start: 1_793_491_200,
+        build: 9,
+        last_event: 1_793_600_000,
+    };
+    emit(
+        "query",
+        "period_days",
+        &rollup::period_days(&build).render(),
+    );
+    emit(
+        "statement",
+        "build_visits",
+        &rollup::build_visits(&build).render(),
+    );
+    emit(
+        "statement",
+        "build_events",
+        &rollup::build_events(&build).render(),
+    );
+    emit(
+        "statement",
+        "build_searches",
+        &rollup::build_searches(&build).render(),
+    );
+    emit(
+        "statement",
+        "record_build",
+        &rollup::record_build(&build, 12, (day("2026-10-31"), day("2026-11-01")), 10).render(),
+    );
+    emit(
+        "statement",
+        "invalidate",
+        &rollup::invalidate("enschede.nl", day("2026-10-30"), day("2026-11-01"), 11).render(),
+    );
+}
+
 fn main() {
     for m in luister_store::schema::MIGRATIONS {
         for (i, statement) in m.statements.iter().enumerate() {
@@ -222,4 +342,5 @@ fn main() {
     stats_shapes(&goals);
     funnel_shapes(&goals);
     search_shapes(&goals);
+    rollup_shapes(&goals);
 }

@@ -13,6 +13,10 @@
 //! exact while a group holds fewer than 65,536 distinct ids (every test fixture, most
 //! breakdown rows of a gemeente) and within about 1 % above that, at a third of the cost
 //! of `uniqExact` (see `benches/src/query_bench.rs`).
+//!
+//! Unfiltered reports of sites with daily salts add up per-day rollups of closed salt
+//! periods (exact: visitor ids of different days never meet) and read only the last day
+//! or two from the raw tables; see `engine::rollup`.
 
 mod engine;
 mod error;
@@ -25,7 +29,7 @@ pub mod query;
 pub mod results;
 pub mod sql;
 
-pub use engine::QueryEngine;
+pub use engine::{QueryEngine, RollupReport};
 pub use error::QueryError;
 pub use filter::Filter;
 pub use metric::{Metric, MetricValue};

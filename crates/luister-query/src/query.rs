@@ -20,6 +20,9 @@ pub struct Scope {
     pub range: DateRange,
     pub filters: Vec<Filter>,
     pub now: DateTime<Utc>,
+    /// Only visits started at or after this (Unix seconds): the part of a range that the
+    /// rollups do not cover (see `engine::rollup`). `None`: all visits.
+    pub visits_from: Option<u32>,
 }
 
 impl Scope {
@@ -41,6 +44,7 @@ impl Scope {
             range,
             filters: Vec::new(),
             now,
+            visits_from: None,
         })
     }
 

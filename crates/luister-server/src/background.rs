@@ -142,3 +142,43 @@ pub(crate) async fn upkeep(
         }
     }
 }
+
+/// How often closed salt periods are looked for and rolled up.
+const ROLLUP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Builds the rollups of every site's closed salt periods, at start and every ten minutes,
+/// until the server stops (a task of its own: a first build of a long history takes a while).
+pub(crate) async fn build_rollups(
+    store: Store,
+    engine: luister_query::QueryEngine,
+    clock: Arc<dyn Clock>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(ROLLUP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let sites = match store.list_sites().await {
+                    Ok(sites) => sites,
+                    Err(e) => {
+                        tracing::warn!("listing sites for rollups: {e}");
+                        continue;
+                    }
+                };
+                for site in sites {
+                    match engine.build_rollups(&site, clock.now()).await {
+                        Ok(r) if r.built > 0 => {
+                            tracing::info!(site = %site.domain, periods = r.built, "built rollups");
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            metrics::CLICKHOUSE_ERRORS.with_label_values(&["rollups"]).inc();
+                            tracing::warn!(site = %site.domain, "building rollups: {e}");
+                        }
+                    }
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Starting and stopping the server: spool, pipeline, background upkeep, HTTP.
 
-use crate::background::{seed_sessions, upkeep, SaltKeeper, StoreSink};
+use crate::background::{build_rollups, seed_sessions, upkeep, SaltKeeper, StoreSink};
 use crate::state::{AppState, ServerSettings};
 use crate::{collector, http_metrics, matomo, ops, tracker};
 use actix_cors::Cors;
@@ -100,11 +100,19 @@ pub async fn start(
         salts.clone(),
         pipeline.clone(),
         settings.site_refresh,
+        shutdown_rx.clone(),
+    ));
+    let engine = luister_query::QueryEngine::new(store.clone());
+    tokio::spawn(build_rollups(
+        store.clone(),
+        engine.clone(),
+        clock.clone(),
         shutdown_rx,
     ));
 
     let state = web::Data::new(AppState {
         store,
+        engine,
         pipeline,
         spool,
         clock,

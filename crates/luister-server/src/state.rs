@@ -31,6 +31,8 @@ pub struct ServerSettings {
 /// Shared state of one running server.
 pub struct AppState {
     pub store: Store,
+    /// Answers the query API; shared, so what it learns of the rollups serves every request.
+    pub engine: luister_query::QueryEngine,
     pub pipeline: Arc<Pipeline>,
     pub spool: Arc<Spool>,
     pub clock: Arc<dyn Clock>,

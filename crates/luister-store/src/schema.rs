@@ -150,6 +150,50 @@ pub const MIGRATIONS: &[Migration] = &[
             SESSIONS_FROM_EVENTS,
         ],
     },
+    Migration {
+        version: 3,
+        name: "salt-period rollups",
+        statements: &[
+            // Totals of the visitors of one salt period (the UTC day whose salt made their
+            // visitor ids), per local day of the site (`day`; 1970-01-01 for the whole
+            // period) and per value of one property. Visitor ids of different periods
+            // never meet, so totals of several periods add up exactly, distinct counts
+            // included. Written by the query layer for closed periods; rows of a build
+            // that `rollup_builds` no longer names are ignored.
+            "CREATE TABLE IF NOT EXISTS period_rollup (
+            site_id String,
+            dimension String,
+            period Date,
+            day Date,
+            value String,
+            build UInt64,
+            visitors UInt64,
+            visits UInt64,
+            pageviews UInt64,
+            events UInt64,
+            bounces UInt64,
+            duration_sum UInt64,
+            searches UInt64,
+            zero_results UInt64,
+            exits UInt64,
+            refinements UInt64
+        ) ENGINE = MergeTree()
+        PARTITION BY toYYYYMM(period)
+        ORDER BY (site_id, dimension, period, day, value)",
+            // The valid build of each period (0: none, e.g. after an import into it) and
+            // the local days its visits' events fall on.
+            "CREATE TABLE IF NOT EXISTS rollup_builds (
+            site_id String,
+            period Date,
+            build UInt64,
+            visits UInt64,
+            first_day Date,
+            last_day Date,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        ORDER BY (site_id, period)",
+        ],
+    },
 ];
 
 /// Rebuilds the visits of stored events (the sessions table is derived data).

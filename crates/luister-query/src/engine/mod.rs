@@ -6,6 +6,7 @@
 
 mod funnel;
 mod goals;
+mod rollup;
 mod search;
 mod stats;
 
@@ -13,15 +14,39 @@ use crate::sql::Sql;
 use crate::QueryError;
 use luister_store::{Goal, Store};
 
+pub use rollup::RollupReport;
+
 /// Runs typed queries on one store; cheap to clone.
 #[derive(Clone)]
 pub struct QueryEngine {
     store: Store,
+    /// Whether unfiltered stats and search reports may read the rollup tables.
+    rollups: bool,
+    /// What the rollups cover, per site and range, for a short while (shared by clones).
+    coverage_cache: rollup::CoverageCache,
 }
 
 impl QueryEngine {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            rollups: true,
+            coverage_cache: rollup::CoverageCache::default(),
+        }
+    }
+
+    /// The same engine reading only `events` and `sessions`: slower, the same answers (what
+    /// tests compare the rollups with).
+    pub fn without_rollups(self) -> Self {
+        Self {
+            rollups: false,
+            ..self
+        }
+    }
+
+    /// Forgets what the rollups were found to cover (the next query looks again).
+    pub fn forget_coverage(&self) {
+        self.coverage_cache.clear();
     }
 
     pub fn store(&self) -> &Store {

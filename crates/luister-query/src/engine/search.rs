@@ -1,12 +1,15 @@
 //! Site-search reports: terms (with zero results, exits, refinements, change), new terms, what came after.
 
+use super::rollup::day_groups;
 use super::{pct, QueryEngine};
 use crate::metric::percent_change;
-use crate::query::{SearchAfterQuery, SearchReport, SearchTermsQuery};
+use crate::query::{Scope, SearchAfterQuery, SearchReport, SearchTermsQuery};
 use crate::results::*;
+use crate::sql::rollup::rollup_terms;
 use crate::sql::search::{
     conversions_after, next_pages, terms, AfterConversionRow, NextPageRow, TermRow, TermsPlan,
 };
+use crate::sql::stats::Grouping;
 use crate::QueryError;
 use std::collections::HashMap;
 
@@ -41,7 +44,7 @@ impl QueryEngine {
             page: Some(q.pagination),
             only: None,
         };
-        let rows: Vec<TermRow> = self.fetch(&terms(&plan)).await?;
+        let rows = self.term_rows(&plan).await?;
         let before: Option<HashMap<String, u64>> = if q.compare && !rows.is_empty() {
             let previous = q.scope.previous();
             let plan = TermsPlan {
@@ -51,7 +54,7 @@ impl QueryEngine {
                 page: None,
                 only: Some(rows.iter().map(|r| r.term.clone()).collect()),
             };
-            let prev: Vec<TermRow> = self.fetch(&terms(&plan)).await?;
+            let prev = self.term_rows(&plan).await?;
             Some(prev.into_iter().map(|r| (r.term, r.searches)).collect())
         } else {
             None
@@ -69,6 +72,89 @@ impl QueryEngine {
             })
             .collect();
         Ok(SearchTermsResult { results })
+    }
+
+    /// The rows of a terms statement: from the rollups plus the visits they do not cover
+    /// yet when they hold the answer (unfiltered, not the new-terms report), else raw.
+    async fn term_rows(&self, plan: &TermsPlan<'_>) -> Result<Vec<TermRow>, QueryError> {
+        if plan.report != SearchReport::New {
+            if let Some(rows) = self.term_rows_from_rollups(plan).await? {
+                return Ok(rows);
+            }
+        }
+        self.fetch(&terms(plan)).await
+    }
+
+    async fn term_rows_from_rollups(
+        &self,
+        plan: &TermsPlan<'_>,
+    ) -> Result<Option<Vec<TermRow>>, QueryError> {
+        let Some(coverage) = self.coverage(plan.scope).await? else {
+            return Ok(None);
+        };
+        let Some(selection) =
+            day_groups(plan.scope, &Grouping::Total).and_then(|g| coverage.select(&g))
+        else {
+            return Ok(None);
+        };
+        let mut merged: HashMap<String, TermRow> = HashMap::new();
+        let mut add = |r: TermRow| {
+            let m = merged.entry(r.term.clone()).or_insert_with(|| TermRow {
+                term: r.term.clone(),
+                searches: 0,
+                visitors: 0,
+                zero_results: 0,
+                exits: 0,
+                refinements: 0,
+            });
+            m.searches += r.searches;
+            m.visitors += r.visitors;
+            m.zero_results += r.zero_results;
+            m.exits += r.exits;
+            m.refinements += r.refinements;
+        };
+        if !selection.pairs.is_empty() {
+            let rows: Vec<TermRow> = self
+                .fetch(&rollup_terms(&plan.scope.site.domain, &selection))
+                .await?;
+            rows.into_iter().for_each(&mut add);
+        }
+        if let Some(from) = coverage.raw_from {
+            let scope = Scope {
+                visits_from: Some(from),
+                ..plan.scope.clone()
+            };
+            let raw = TermsPlan {
+                scope: &scope,
+                page: None,
+                ..plan.clone()
+            };
+            let rows: Vec<TermRow> = self.fetch(&terms(&raw)).await?;
+            rows.into_iter().for_each(&mut add);
+        }
+        let mut rows: Vec<TermRow> = merged
+            .into_values()
+            .filter(|r| plan.only.as_ref().is_none_or(|only| only.contains(&r.term)))
+            .filter(|r| plan.report != SearchReport::ZeroResults || r.zero_results > 0)
+            .collect();
+        rows.sort_by(|a, b| {
+            let first = match plan.report {
+                SearchReport::ZeroResults => b.zero_results.cmp(&a.zero_results),
+                _ => std::cmp::Ordering::Equal,
+            };
+            first
+                .then(b.searches.cmp(&a.searches))
+                .then_with(|| a.term.cmp(&b.term))
+        });
+        if let Some(page) = plan.page {
+            let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+            rows = rows
+                .into_iter()
+                .skip(offset)
+                .take(page.limit as usize)
+                .collect();
+        }
+        Ok(Some(rows))
     }
 
     /// `GET /api/v1/search/after`: next pages and goal conversions after searching a term.

@@ -10,6 +10,7 @@
 //! parameters allow them only per page). A query runs at most one statement per source
 //! (plus the conversion-rate base), never one per metric.
 
+use super::rollup::{add, day_groups, order_and_page};
 use super::QueryEngine;
 use crate::metric::{change, Metric, Totals};
 use crate::params::check_engagement_metrics;
@@ -18,6 +19,7 @@ use crate::property::Property;
 use crate::query::{RealtimeQuery, Scope, StatsQuery};
 use crate::results::*;
 use crate::sql::engagement::{engagement_stats, EngagementRow};
+use crate::sql::rollup::{rollup_stats, stats_dimension, RollupRow};
 use crate::sql::stats::{
     event_stats, realtime_visitors, session_stats, Distinct, Grouping, StatsPlan, StatsRow,
 };
@@ -179,6 +181,9 @@ impl QueryEngine {
     }
 
     async fn run_plan(&self, plan: &StatsPlan<'_>, source: Source) -> Result<Rows, QueryError> {
+        if let Some(rows) = self.stats_from_rollups(plan, source).await? {
+            return Ok(rows);
+        }
         let sql = match source {
             Source::Events => event_stats(plan),
             Source::Sessions => session_stats(plan),
@@ -192,6 +197,86 @@ impl QueryEngine {
         };
         let rows: Vec<StatsRow> = self.fetch(&sql).await?;
         Ok(rows.iter().map(|r| (r.key.clone(), totals(r))).collect())
+    }
+
+    /// `plan` on `source` from the rollups plus the visits they do not cover yet, when the
+    /// rollups hold the answer (see `engine::rollup`); the same rows the raw statement gives.
+    async fn stats_from_rollups(
+        &self,
+        plan: &StatsPlan<'_>,
+        source: Source,
+    ) -> Result<Option<Rows>, QueryError> {
+        let from_sessions = match source {
+            Source::Events => false,
+            Source::Sessions => true,
+            Source::Engagement => return Ok(None),
+        };
+        let Some(dimension) = stats_dimension(plan, from_sessions) else {
+            return Ok(None);
+        };
+        let Some(coverage) = self.coverage(plan.scope).await? else {
+            return Ok(None);
+        };
+        let Some(selection) =
+            day_groups(plan.scope, &plan.grouping).and_then(|g| coverage.select(&g))
+        else {
+            return Ok(None);
+        };
+        let mut merged: HashMap<String, Totals> = HashMap::new();
+        if !selection.pairs.is_empty() {
+            let rows: Vec<RollupRow> = self
+                .fetch(&rollup_stats(plan, dimension, &selection))
+                .await?;
+            for r in rows {
+                let t = Totals {
+                    visitors: r.visitors,
+                    visits: r.visits,
+                    pageviews: r.pageviews,
+                    events: r.events,
+                    bounces: r.bounces,
+                    duration_sum: r.duration_sum,
+                    ..Totals::default()
+                };
+                add(merged.entry(r.key).or_default(), &t);
+            }
+        }
+        if let Some(from) = coverage.raw_from {
+            let scope = Scope {
+                visits_from: Some(from),
+                ..plan.scope.clone()
+            };
+            let raw = StatsPlan {
+                scope: &scope,
+                page: None,
+                distinct: Distinct {
+                    visitors: plan.distinct.visitors(plan),
+                    visits: plan.distinct.visits(plan),
+                },
+                ..plan.clone()
+            };
+            let sql = if from_sessions {
+                session_stats(&raw)
+            } else {
+                event_stats(&raw)
+            };
+            let rows: Vec<StatsRow> = self.fetch(&sql).await?;
+            for r in &rows {
+                add(merged.entry(r.key.clone()).or_default(), &totals(r));
+            }
+        }
+        let mut rows: Rows = merged.into_iter().collect();
+        if plan.grouping == Grouping::Total {
+            if rows.is_empty() {
+                rows.push((String::new(), Totals::default()));
+            }
+            return Ok(Some(rows));
+        }
+        rows.retain(|(key, t)| {
+            (!from_sessions || t.visits > 0)
+                && plan.keys.as_ref().is_none_or(|keys| keys.contains(key))
+        });
+        order_and_page(&mut rows, plan.order, plan.page);
+        Ok(Some(rows))
     }
 
     /// Runs `plan` on `source` when some metric needs it; rows by key.

@@ -59,8 +59,13 @@ pub fn funnel(query: &FunnelQuery, goals: &[Goal]) -> Sql {
         .push(")(timestamp, ")
         .join(&conditions, ", ")
         .push(") AS level FROM events WHERE ")
-        .append(&visit_events_where(&query.scope, goals))
-        .push(" GROUP BY visitor_id");
+        .append(&visit_events_where(&query.scope, goals));
+    if query.breakdown.is_none() {
+        // Events matching no step never move a visitor on; without a breakdown (which
+        // reads the visitor's first event) they need not be read at all.
+        inner.push(" AND (").join(&conditions, " OR ").push(")");
+    }
+    inner.push(" GROUP BY visitor_id");
     let mut reached = Vec::new();
     for step in 1..=query.steps.len() {
         let mut r = Sql::new();
@@ -119,6 +124,22 @@ mod tests {
         assert!(
             rendered.contains("match(search_term, '^(?:huur.*)$')"),
             "{rendered}"
+        );
+        // Without a breakdown only events matching a step are read.
+        let plain = funnel(
+            &FunnelQuery {
+                breakdown: None,
+                ..query
+            },
+            &[],
+        );
+        assert!(
+            plain.text().contains(
+                "AND (country_code = ?) AND ((name = 'pageview' AND match(pathname, ?)) OR search_term != '' \
+                 OR (search_term != '' AND match(search_term, ?)) OR name = ?) GROUP BY visitor_id"
+            ),
+            "{}",
+            plain.text()
         );
     }
 }

@@ -55,12 +55,12 @@ impl Distinct {
     };
 
     /// Rows are cut to a page by their order, so it must be computed.
-    fn visitors(self, plan: &StatsPlan) -> bool {
+    pub(crate) fn visitors(self, plan: &StatsPlan) -> bool {
         let ordered = matches!(plan.order, Metric::Visitors | Metric::ConversionRate);
         self.visitors || (ordered && plan.page.is_some())
     }
 
-    fn visits(self, plan: &StatsPlan) -> bool {
+    pub(crate) fn visits(self, plan: &StatsPlan) -> bool {
         self.visits || (plan.order == Metric::Visits && plan.page.is_some())
     }
 }
@@ -198,7 +198,7 @@ pub(crate) fn bucket_key(column: &'static str, interval: Interval, scope: &Scope
     sql
 }
 
-fn order_expr(metric: Metric, signed: bool) -> &'static str {
+pub(crate) fn order_expr(metric: Metric, signed: bool) -> &'static str {
     match (metric, signed) {
         (Metric::Visits, _) => "visits",
         (Metric::Pageviews, false) => "pageviews",

@@ -9,7 +9,7 @@ use luister_query::{params, Params, QueryEngine, SearchReport};
 type Query = web::Query<Params>;
 
 fn engine(state: &AppState) -> QueryEngine {
-    QueryEngine::new(state.store.clone())
+    state.engine.clone()
 }
 
 async fn site(
