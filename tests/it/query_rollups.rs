@@ -10,7 +10,7 @@
 use luister::import::{import_ndjson, ImportOptions};
 use luister_model::{SaltRotation, Site};
 use luister_query::{params, Params, QueryEngine, SearchReport};
-use luister_tests::app::enrichers;
+use luister_tests::app::{enrichers, TestApp};
 use luister_tests::TestDb;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -401,4 +401,66 @@ async fn importing_into_a_built_period_invalidates_it() {
         .unwrap();
     assert!(again.built >= 2, "{again:?}");
     assert_eq!(json!(engine.breakdown(&q).await.unwrap()), fast);
+}
+
+#[tokio::test]
+async fn late_events_from_the_spool_invalidate_their_days() {
+    // The collector's clock says 5 November: its events reach ClickHouse long after that
+    // (as after a long outage), when 5 November is already rolled up.
+    let app = TestApp::start("2026-11-05T10:00:00Z".parse().unwrap(), &[site(AMSTERDAM)]).await;
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut lines = Vec::new();
+    for v in 0..40u32 {
+        let ip = format!("145.97.9.{v}");
+        let start = 1_793_664_000 + i64::from(v) * 1_200; // 3 November
+        lines.extend(visit_lines(
+            &mut rng,
+            AMSTERDAM,
+            &ip,
+            UAS[v as usize % 4],
+            start,
+        ));
+    }
+    import(&app.db, lines).await;
+    let engine = QueryEngine::new(app.store().clone());
+    let raw = engine.clone().without_rollups();
+    let built = engine
+        .build_rollups(&site(AMSTERDAM), build_now())
+        .await
+        .unwrap();
+    assert!(built.built >= 4, "{built:?}");
+    let day = |date: &'static str| {
+        params::aggregate(
+            site(AMSTERDAM),
+            &params_of(&[
+                ("period", "day"),
+                ("date", date),
+                ("metrics", "visitors,pageviews"),
+            ]),
+            now(),
+        )
+        .unwrap()
+    };
+    let visitors = |v: Value| v["results"]["visitors"]["value"].as_u64().unwrap();
+    assert_eq!(
+        visitors(json!(engine.aggregate(&day("2026-11-05")).await.unwrap())),
+        0
+    );
+    let body = r#"{"n":"pageview","u":"https://enschede.nl/afval","d":"enschede.nl"}"#;
+    assert_eq!(app.send(body, "145.97.10.1", UAS[0]).await.status(), 202);
+    app.flushed().await;
+    engine.forget_coverage();
+    let fast = json!(engine.aggregate(&day("2026-11-05")).await.unwrap());
+    assert_eq!(visitors(fast.clone()), 1, "{fast}");
+    assert_eq!(
+        fast,
+        json!(raw.aggregate(&day("2026-11-05")).await.unwrap())
+    );
+    // The other days stay rolled up, and right.
+    let before = json!(engine.aggregate(&day("2026-11-03")).await.unwrap());
+    assert_eq!(
+        before,
+        json!(raw.aggregate(&day("2026-11-03")).await.unwrap())
+    );
+    assert!(visitors(before) >= 30);
 }

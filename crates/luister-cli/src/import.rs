@@ -92,7 +92,7 @@ pub async fn import_ndjson(
         .accept_missing_user_agent(true);
     let mut report = ImportReport::default();
     let mut batch = Batch::default();
-    let mut days = ImportedDays::default();
+    let engine = luister_query::QueryEngine::new(store.clone());
     let mut progress = Progress::new(options.progress && std::io::stderr().is_terminal());
     for (index, line) in input.lines().enumerate() {
         let number = index as u64 + 1;
@@ -123,50 +123,15 @@ pub async fn import_ndjson(
             if let Some(latest) = batch.events.iter().map(|e| e.timestamp).max() {
                 bound_open_visits(&pipeline, latest);
             }
-            days.note(&batch);
-            report.imported += store_batch(store, &mut batch).await?;
+            report.imported += store_batch(store, &engine, &mut batch).await?;
         }
         progress.tick(report.lines);
     }
     if !batch.is_empty() {
-        days.note(&batch);
-        report.imported += store_batch(store, &mut batch).await?;
+        report.imported += store_batch(store, &engine, &mut batch).await?;
     }
     progress.finish(report.lines);
-    days.invalidate_rollups(store).await?;
     Ok(report)
-}
-
-/// The first and last event time imported per site, to rebuild the rollups of those days.
-#[derive(Default)]
-struct ImportedDays(BTreeMap<String, (u32, u32)>);
-
-impl ImportedDays {
-    fn note(&mut self, batch: &Batch) {
-        for e in &batch.events {
-            let span = self
-                .0
-                .entry(e.site_id.clone())
-                .or_insert((e.timestamp, e.timestamp));
-            *span = (span.0.min(e.timestamp), span.1.max(e.timestamp));
-        }
-    }
-
-    /// The salt periods of the imported events' visits: from the day before the first
-    /// event (a visit may have started then) to the day of the last.
-    async fn invalidate_rollups(&self, store: &Store) -> Result<(), ImportError> {
-        let engine = luister_query::QueryEngine::new(store.clone());
-        let day = |t: u32| {
-            DateTime::<Utc>::from_timestamp(t.into(), 0)
-                .unwrap_or_default()
-                .date_naive()
-        };
-        for (site, (first, last)) in &self.0 {
-            let from = day(*first) - chrono::Days::new(1);
-            engine.invalidate_rollups(site, from, day(*last)).await?;
-        }
-        Ok(())
-    }
 }
 
 enum LineOutcome {
@@ -189,10 +154,16 @@ fn bound_open_visits(pipeline: &Pipeline, latest: u32) {
     }
 }
 
-/// Writes a batch (events, then the visit changes) and empties it; returns events stored.
-async fn store_batch(store: &Store, batch: &mut Batch) -> Result<u64, ImportError> {
+/// Writes a batch (events, then the visit changes), marks the rollups of its days for
+/// building again, and empties it; returns events stored.
+async fn store_batch(
+    store: &Store,
+    engine: &luister_query::QueryEngine,
+    batch: &mut Batch,
+) -> Result<u64, ImportError> {
     let stored = store.insert_events(&batch.events, false).await?;
     store.insert_sessions(&batch.sessions, false).await?;
+    engine.invalidate_rollups_for(&batch.events).await?;
     *batch = Batch::default();
     Ok(stored as u64)
 }

@@ -13,21 +13,43 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The spool flusher's sink: exactly-once inserts into ClickHouse.
-pub(crate) struct StoreSink(pub Store);
+pub(crate) struct StoreSink {
+    pub store: Store,
+    pub engine: luister_query::QueryEngine,
+}
 
 impl EventSink for StoreSink {
     /// Events first, then the visit changes they caused; returns events stored.
     async fn write_batch(&self, batch: &Batch, retry: bool) -> Result<usize, String> {
         let stored = self
-            .0
+            .store
             .insert_events(&batch.events, retry)
             .await
             .map_err(|e| e.to_string())?;
-        self.0
+        self.store
             .insert_sessions(&batch.sessions, retry)
             .await
             .map_err(|e| e.to_string())?;
+        self.rebuild_late_days(batch)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(stored)
+    }
+}
+
+/// Events older than this (seconds) may fall in salt periods whose rollups are built.
+const LATE_AFTER_SECS: i64 = 36 * 3600;
+
+impl StoreSink {
+    /// Events that reach ClickHouse late (a spool replayed after a long outage) may
+    /// belong to salt periods already rolled up: those are marked to be built again.
+    async fn rebuild_late_days(&self, batch: &Batch) -> Result<(), luister_query::QueryError> {
+        let late = chrono::Utc::now().timestamp() - LATE_AFTER_SECS;
+        let events = batch
+            .events
+            .iter()
+            .filter(|e| i64::from(e.timestamp) < late);
+        self.engine.invalidate_rollups_for(events).await
     }
 }
 

@@ -88,9 +88,13 @@ pub async fn start(
     seed_sessions(&store, &pipeline, now).await?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let engine = luister_query::QueryEngine::new(store.clone());
     let flusher = Flusher::new(
         spool.clone(),
-        StoreSink(store.clone()),
+        StoreSink {
+            store: store.clone(),
+            engine: engine.clone(),
+        },
         settings.flusher.clone(),
     );
     let flusher = tokio::spawn(flusher.run(shutdown_rx.clone()));
@@ -102,7 +106,6 @@ pub async fn start(
         settings.site_refresh,
         shutdown_rx.clone(),
     ));
-    let engine = luister_query::QueryEngine::new(store.clone());
     tokio::spawn(build_rollups(
         store.clone(),
         engine.clone(),

@@ -18,7 +18,7 @@ use crate::sql::rollup::{self as sql, pair_key, BuildRow, PeriodBuild, PeriodDay
 use crate::sql::stats::Grouping;
 use crate::QueryError;
 use chrono::{DateTime, Days, Months, NaiveDate, TimeZone, Utc};
-use luister_model::{SaltRotation, Site};
+use luister_model::{EventRecord, SaltRotation, Site};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -401,6 +401,27 @@ impl QueryEngine {
             .execute()
             .await?;
         Ok(true)
+    }
+
+    /// Marks for building again the salt periods that `events`, just stored, may have
+    /// changed: per site, from the day before its first event (a visit may have started
+    /// then) to the day of its last.
+    pub async fn invalidate_rollups_for<'a>(
+        &self,
+        events: impl IntoIterator<Item = &'a EventRecord>,
+    ) -> Result<(), QueryError> {
+        let mut spans: HashMap<&str, (u32, u32)> = HashMap::new();
+        for e in events {
+            let span = spans
+                .entry(e.site_id.as_str())
+                .or_insert((e.timestamp, e.timestamp));
+            *span = (span.0.min(e.timestamp), span.1.max(e.timestamp));
+        }
+        for (site, (first, last)) in spans {
+            let from = utc_day(first) - Days::new(1);
+            self.invalidate_rollups(site, from, utc_day(last)).await?;
+        }
+        Ok(())
     }
 
     /// Forgets the builds of the periods from `first` to `last` (UTC days), e.g. after
