@@ -464,3 +464,91 @@ async fn late_events_from_the_spool_invalidate_their_days() {
     );
     assert!(visitors(before) >= 30);
 }
+
+#[tokio::test]
+async fn a_period_with_an_open_visit_waits_and_a_long_visit_splits_no_day() {
+    let db = TestDb::new().await;
+    db.store.add_site(&site(AMSTERDAM)).await.unwrap();
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut lines = Vec::new();
+    for v in 0..30u32 {
+        let ip = format!("145.97.8.{v}");
+        let start = 1_793_491_200 + i64::from(v) * 5_000; // 1 and 2 November
+        lines.extend(visit_lines(
+            &mut rng,
+            AMSTERDAM,
+            &ip,
+            UAS[v as usize % 4],
+            start,
+        ));
+    }
+    // Events of one visitor from 1 November 23:00 UTC to 3 November 00:20, one every 20
+    // minutes: a visit until 2 November 23:40 under the salt of 1 November, whose events
+    // fall on three local days (Amsterdam) with the period's other visits; past midnight
+    // the visitor id of 1 November is no longer used, and a new visit starts.
+    let long: Vec<(i64, Value)> = (0..77)
+        .map(|i| {
+            let t = 1_793_574_000 + i * 1_200;
+            let v = json!({
+                "timestamp": t, "domain": AMSTERDAM, "name": "pageview",
+                "url": format!("https://{AMSTERDAM}/schulden"), "ip": "81.82.7.7",
+                "user_agent": UAS[1], "interactive": true,
+            });
+            (t, v)
+        })
+        .collect();
+    lines.extend(long);
+    import(&db, lines).await;
+    let engine = QueryEngine::new(db.store.clone());
+    let raw = engine.clone().without_rollups();
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let compare = |engine: QueryEngine, raw: QueryEngine| async move {
+        for range in [
+            ("day", "2026-11-01"),
+            ("day", "2026-11-02"),
+            ("day", "2026-11-03"),
+            ("custom", "2026-11-01,2026-11-02"),
+            ("7d", "2026-11-04"),
+        ] {
+            for property in ["event:page", "visit:source"] {
+                let q = params::breakdown(
+                    site(AMSTERDAM),
+                    &params_of(&[
+                        ("period", range.0),
+                        ("date", range.1),
+                        ("property", property),
+                        ("metrics", "visitors,visits,pageviews"),
+                    ]),
+                    now(),
+                )
+                .unwrap();
+                assert_eq!(
+                    json!(engine.breakdown(&q).await.unwrap()),
+                    json!(raw.breakdown(&q).await.unwrap()),
+                    "{range:?} {property}"
+                );
+            }
+        }
+    };
+    // 3 November 00:05: 1 November is two days old, but its long visit is still open.
+    let first = engine
+        .build_rollups(&site(AMSTERDAM), at("2026-11-03T00:05:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(first.waiting, 1, "{first:?}");
+    compare(engine.clone(), raw.clone()).await;
+    // At 2:00 it has ended: built, with its three local days.
+    let second = engine
+        .build_rollups(&site(AMSTERDAM), at("2026-11-03T02:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!((second.built, second.waiting), (1, 0), "{second:?}");
+    let days = db
+        .json_rows(
+            "SELECT toString(argMax(first_day, version)) AS f, toString(argMax(last_day, version)) AS l \
+             FROM rollup_builds WHERE period = '2026-11-01' GROUP BY period",
+        )
+        .await;
+    assert_eq!(days, vec![json!({"f": "2026-11-01", "l": "2026-11-03"})]);
+    compare(engine, raw).await;
+}
