@@ -110,9 +110,9 @@ mod tests {
              toUInt64(sum(engaged)) AS engaged_ms_sum, toUInt64(count()) AS engaged_visits FROM (\
              SELECT pathname AS key, maxIf(scroll_depth, scroll_depth <= 100) AS depth, \
              countIf(scroll_depth <= 100) > 0 AS has_depth, sum(engaged_ms) AS engaged FROM events \
-             WHERE site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
+             WHERE site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
              AND name = 'engagement' AND session_id IN (SELECT session_id FROM sessions WHERE site_id = ? \
-             AND started_at >= toDateTime(?) AND started_at < toDateTime(?) AND ended_at >= toDateTime(?) \
+             AND toDate(started_at) >= toDate(?) AND toDate(started_at) <= toDate(?) AND started_at >= toDateTime(?) AND started_at < toDateTime(?) AND ended_at >= toDateTime(?) \
              AND (referrer_source = ?) GROUP BY session_id HAVING sum(sign) > 0) \
              GROUP BY key, session_id, pathname) GROUP BY key HAVING has(?, key) ORDER BY key ASC"
         );
@@ -128,7 +128,7 @@ mod tests {
              toUInt64(sum(engaged)) AS engaged_ms_sum, toUInt64(count()) AS engaged_visits FROM (\
              SELECT maxIf(scroll_depth, scroll_depth <= 100) AS depth, \
              countIf(scroll_depth <= 100) > 0 AS has_depth, sum(engaged_ms) AS engaged FROM events \
-             WHERE site_id = 'enschede.nl' AND timestamp >= toDateTime(1793574000) \
+             WHERE site_id = 'enschede.nl' AND toDate(timestamp) >= toDate('2026-11-01') AND toDate(timestamp) <= toDate('2026-11-02') AND timestamp >= toDateTime(1793574000) \
              AND timestamp < toDateTime(1793660400) AND name = 'engagement' AND (pathname = '/contact') \
              GROUP BY session_id, pathname)"
         );

@@ -112,7 +112,7 @@ mod tests {
              FROM (SELECT visitor_id, argMin(referrer_source, timestamp) AS key, windowFunnel(?)(timestamp, \
              (name = 'pageview' AND match(pathname, ?)), search_term != '', \
              (search_term != '' AND match(search_term, ?)), name = ?) AS level FROM events WHERE site_id = ? \
-             AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
+             AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
              AND (country_code = ?) GROUP BY visitor_id) WHERE level > 0 \
              GROUP BY key ORDER BY countIf(level >= 1) DESC, key ASC LIMIT ? OFFSET ?"
         );

@@ -59,7 +59,7 @@ mod tests {
             sql.text(),
             "SELECT uniq(visitor_id) AS total_visitors, [uniqIf(visitor_id, name = ?), \
              uniqIf(visitor_id, (name = ?))] AS visitors, [countIf(name = ?), countIf((name = ?))] AS events \
-             FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
+             FROM events WHERE site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
              AND name != 'engagement' AND (device = ?)"
         );
         let both = goal_counts(&scope(""), &goals).render();

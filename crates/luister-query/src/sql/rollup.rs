@@ -11,6 +11,7 @@
 //! those visits' events (`stats::event_stats`, `stats::session_stats`, `search::terms`).
 
 use super::filters::visit_column;
+use super::scope::dates_of;
 use super::stats::{Grouping, StatsPlan};
 use super::{lit, Sql};
 use crate::property::Property;
@@ -242,9 +243,9 @@ pub fn period_visits(site_id: &str, start: u32, open_after: u32) -> Sql {
 
 fn started_in(site_id: &str, start: u32) -> Sql {
     let mut sql = Sql::new();
-    sql.push("site_id = ")
-        .bind(site_id)
-        .push(" AND started_at >= toDateTime(")
+    sql.push("site_id = ").bind(site_id);
+    dates_of(&mut sql, "started_at", start, start.saturating_add(86_400));
+    sql.push(" AND started_at >= toDateTime(")
         .bind(start)
         .push(") AND started_at < toDateTime(")
         .bind(start.saturating_add(86_400))
@@ -255,9 +256,14 @@ fn started_in(site_id: &str, start: u32) -> Sql {
 /// Events (engagement aside) of the period's visits.
 fn period_events(b: &PeriodBuild) -> Sql {
     let mut sql = Sql::new();
-    sql.push("site_id = ")
-        .bind(b.site_id)
-        .push(" AND timestamp >= toDateTime(")
+    sql.push("site_id = ").bind(b.site_id);
+    dates_of(
+        &mut sql,
+        "timestamp",
+        b.start,
+        b.last_event.saturating_add(1),
+    );
+    sql.push(" AND timestamp >= toDateTime(")
         .bind(b.start)
         .push(") AND timestamp <= toDateTime(")
         .bind(b.last_event)

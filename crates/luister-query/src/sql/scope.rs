@@ -43,9 +43,9 @@ fn engagement_base(scope: &Scope) -> Sql {
 fn in_range(scope: &Scope, name: &'static str) -> Sql {
     let (start, end) = scope.bounds();
     let mut sql = Sql::new();
-    sql.push("site_id = ")
-        .bind(scope.site.domain.as_str())
-        .push(" AND timestamp >= toDateTime(")
+    sql.push("site_id = ").bind(scope.site.domain.as_str());
+    dates_of(&mut sql, "timestamp", start, end);
+    sql.push(" AND timestamp >= toDateTime(")
         .bind(start)
         .push(") AND timestamp < toDateTime(")
         .bind(end)
@@ -85,8 +85,23 @@ fn started_from(sql: &mut Sql, scope: &Scope) {
     }
 }
 
+/// ` AND toDate(column) >= … AND toDate(column) <= …`: the UTC dates of `[start, end)`.
+/// Both tables are ordered by the date of their time column; ClickHouse 18 skips the
+/// other dates' rows only for a condition on that date, not for one on the time itself.
+pub(crate) fn dates_of(sql: &mut Sql, column: &'static str, start: u32, end: u32) {
+    sql.push(" AND toDate(")
+        .push(column)
+        .push(") >= toDate(")
+        .bind(utc_date(start))
+        .push(") AND toDate(")
+        .push(column)
+        .push(") <= toDate(")
+        .bind(utc_date(end.saturating_sub(1).max(start)))
+        .push(")");
+}
+
 /// The UTC date of a Unix time, as `YYYY-MM-DD`.
-fn utc_date(secs: u32) -> String {
+pub(crate) fn utc_date(secs: u32) -> String {
     chrono::DateTime::from_timestamp(secs.into(), 0)
         .unwrap_or_default()
         .date_naive()
@@ -97,9 +112,9 @@ fn utc_date(secs: u32) -> String {
 pub(crate) fn started_in_range(scope: &Scope) -> Sql {
     let (start, end) = scope.bounds();
     let mut sql = Sql::new();
-    sql.push("site_id = ")
-        .bind(scope.site.domain.as_str())
-        .push(" AND started_at >= toDateTime(")
+    sql.push("site_id = ").bind(scope.site.domain.as_str());
+    dates_of(&mut sql, "started_at", start, end);
+    sql.push(" AND started_at >= toDateTime(")
         .bind(start)
         .push(") AND started_at < toDateTime(")
         .bind(end)
@@ -112,9 +127,14 @@ pub(crate) fn started_in_range(scope: &Scope) -> Sql {
 fn overlapping_range(scope: &Scope) -> Sql {
     let (start, end) = scope.bounds();
     let mut sql = Sql::new();
-    sql.push("site_id = ")
-        .bind(scope.site.domain.as_str())
-        .push(" AND started_at >= toDateTime(")
+    sql.push("site_id = ").bind(scope.site.domain.as_str());
+    dates_of(
+        &mut sql,
+        "started_at",
+        start.saturating_sub(VISIT_LOOKBACK_SECS),
+        end,
+    );
+    sql.push(" AND started_at >= toDateTime(")
         .bind(start.saturating_sub(VISIT_LOOKBACK_SECS))
         .push(") AND started_at < toDateTime(")
         .bind(end)
@@ -233,12 +253,12 @@ mod tests {
     fn base_range_is_local_midnight_to_midnight() {
         assert_eq!(
             base_where(&scope("")).render(),
-            "site_id = 'enschede.nl' AND timestamp >= toDateTime(1793574000) \
+            "site_id = 'enschede.nl' AND toDate(timestamp) >= toDate('2026-11-01') AND toDate(timestamp) <= toDate('2026-11-02') AND timestamp >= toDateTime(1793574000) \
              AND timestamp < toDateTime(1793660400) AND name != 'engagement'"
         );
         assert_eq!(
             started_in_range(&scope("")).render(),
-            "site_id = 'enschede.nl' AND started_at >= toDateTime(1793574000) \
+            "site_id = 'enschede.nl' AND toDate(started_at) >= toDate('2026-11-01') AND toDate(started_at) <= toDate('2026-11-02') AND started_at >= toDateTime(1793574000) \
              AND started_at < toDateTime(1793660400)"
         );
     }
@@ -248,10 +268,10 @@ mod tests {
         let s = scope("event:page==/;visit:source==Google;visit:country!=NL");
         assert_eq!(
             events_where(&s, &[]).text(),
-            "site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
+            "site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
              AND name != 'engagement' AND (pathname = ?) AND NOT (country_code = ?) \
              AND session_id IN (SELECT session_id FROM sessions WHERE site_id = ? \
-             AND started_at >= toDateTime(?) AND started_at < toDateTime(?) AND ended_at >= toDateTime(?) \
+             AND toDate(started_at) >= toDate(?) AND toDate(started_at) <= toDate(?) AND started_at >= toDateTime(?) AND started_at < toDateTime(?) AND ended_at >= toDateTime(?) \
              AND (referrer_source = ?) GROUP BY session_id HAVING sum(sign) > 0)"
         );
         let rendered = events_where(&s, &[]).render();
@@ -267,9 +287,9 @@ mod tests {
         let s = scope("event:page==/;visit:country!=NL");
         assert_eq!(
             visit_events_where(&s, &[]).text(),
-            "site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
+            "site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
              AND name != 'engagement' AND NOT (country_code = ?) \
-             AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
+             AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) \
              AND timestamp < toDateTime(?) AND name != 'engagement' AND (pathname = ?))"
         );
     }
@@ -279,9 +299,9 @@ mod tests {
         let s = scope("event:goal==Download;visit:exit_page==/b;visit:device==Mobile");
         assert_eq!(
             sessions_where(&s, &[]).text(),
-            "site_id = ? AND started_at >= toDateTime(?) AND started_at < toDateTime(?) \
+            "site_id = ? AND toDate(started_at) >= toDate(?) AND toDate(started_at) <= toDate(?) AND started_at >= toDateTime(?) AND started_at < toDateTime(?) \
              AND (exit_page = ?) AND (device = ?) \
-             AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
+             AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) \
              AND timestamp < toDateTime(?) AND name != 'engagement' AND (name = ?))"
         );
         assert_eq!(
@@ -296,18 +316,18 @@ mod tests {
         let s = scope("event:page==/a|/b;event:goal==Download;event:hostname==x.nl;visit:source==Google;visit:country!=NL");
         assert_eq!(
             engagement_where(&s, &[]).text(),
-            "site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
+            "site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
              AND name = 'engagement' AND (has(?, pathname)) AND (hostname = ?) \
-             AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
+             AND session_id IN (SELECT session_id FROM events WHERE site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) \
              AND timestamp < toDateTime(?) AND name != 'engagement' AND (name = ?)) \
              AND NOT (country_code = ?) \
              AND session_id IN (SELECT session_id FROM sessions WHERE site_id = ? \
-             AND started_at >= toDateTime(?) AND started_at < toDateTime(?) AND ended_at >= toDateTime(?) \
+             AND toDate(started_at) >= toDate(?) AND toDate(started_at) <= toDate(?) AND started_at >= toDateTime(?) AND started_at < toDateTime(?) AND ended_at >= toDateTime(?) \
              AND (referrer_source = ?) GROUP BY session_id HAVING sum(sign) > 0)"
         );
         assert_eq!(
             engagement_where(&scope(""), &[]).render(),
-            "site_id = 'enschede.nl' AND timestamp >= toDateTime(1793574000) \
+            "site_id = 'enschede.nl' AND toDate(timestamp) >= toDate('2026-11-01') AND toDate(timestamp) <= toDate('2026-11-02') AND timestamp >= toDateTime(1793574000) \
              AND timestamp < toDateTime(1793660400) AND name = 'engagement'"
         );
     }
@@ -318,7 +338,7 @@ mod tests {
         assert_eq!(
             visit_values(&scope(""), "referrer_source", Some(&keys)).render(),
             "SELECT session_id, referrer_source AS dim FROM sessions WHERE site_id = 'enschede.nl' \
-             AND started_at >= toDateTime(1793487600) AND started_at < toDateTime(1793660400) \
+             AND toDate(started_at) >= toDate('2026-10-31') AND toDate(started_at) <= toDate('2026-11-02') AND started_at >= toDateTime(1793487600) AND started_at < toDateTime(1793660400) \
              AND ended_at >= toDateTime(1793574000) AND has(['Google'], referrer_source) \
              GROUP BY session_id, dim HAVING sum(sign) > 0"
         );

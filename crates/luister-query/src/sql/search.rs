@@ -189,12 +189,12 @@ mod tests {
              countIf(last_search > tupleElement(s, 2)) AS refinements FROM (SELECT session_id, \
              any(visitor_id) AS vid, max(timestamp) AS last_ts, maxIf(timestamp, search_term != '') AS last_search, \
              groupArrayIf(tuple(search_term, timestamp, search_results), search_term != '') AS list \
-             FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
+             FROM events WHERE site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) \
              AND name != 'engagement' AND session_id IN (SELECT session_id FROM events WHERE site_id = ? \
-             AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
+             AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
              AND search_term != '') GROUP BY session_id HAVING length(list) > 0) ARRAY JOIN list AS s \
              WHERE tupleElement(s, 1) NOT IN (SELECT search_term FROM events WHERE site_id = ? \
-             AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
+             AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
              AND search_term != '') GROUP BY term ORDER BY searches DESC, term ASC LIMIT ? OFFSET ?"
         );
     }

@@ -250,8 +250,14 @@ fn group_order_limit(sql: &mut Sql, plan: &StatsPlan, signed: bool) {
 pub fn realtime_visitors(site_id: &str, now: u32) -> Sql {
     let mut sql = Sql::new();
     sql.push("SELECT uniq(visitor_id) FROM events WHERE site_id = ")
-        .bind(site_id)
-        .push(" AND timestamp > toDateTime(")
+        .bind(site_id);
+    super::scope::dates_of(
+        &mut sql,
+        "timestamp",
+        now.saturating_sub(300),
+        now.saturating_add(1),
+    );
+    sql.push(" AND timestamp > toDateTime(")
         .bind(now.saturating_sub(300))
         .push(") AND timestamp <= toDateTime(")
         .bind(now)
@@ -284,9 +290,9 @@ mod tests {
             sql.text(),
             "SELECT pathname AS key, uniq(visitor_id) AS visitors, uniq(session_id) AS visits, \
              countIf(name = 'pageview') AS pageviews, count() AS events, toUInt64(0) AS bounces, \
-             toUInt64(0) AS duration_sum FROM events WHERE site_id = ? AND timestamp >= toDateTime(?) \
+             toUInt64(0) AS duration_sum FROM events WHERE site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) \
              AND timestamp < toDateTime(?) AND name != 'engagement' AND (pathname = ?) \
-             AND session_id IN (SELECT session_id FROM sessions WHERE site_id = ? AND started_at >= toDateTime(?) \
+             AND session_id IN (SELECT session_id FROM sessions WHERE site_id = ? AND toDate(started_at) >= toDate(?) AND toDate(started_at) <= toDate(?) AND started_at >= toDateTime(?) \
              AND started_at < toDateTime(?) AND ended_at >= toDateTime(?) AND (referrer_source = ?) \
              GROUP BY session_id HAVING sum(sign) > 0) \
              GROUP BY key ORDER BY visitors DESC, key ASC LIMIT ? OFFSET ?"
@@ -305,9 +311,9 @@ mod tests {
             "SELECT dim AS key, uniq(visitor_id) AS visitors, uniq(session_id) AS visits, \
              countIf(name = 'pageview') AS pageviews, count() AS events, toUInt64(0) AS bounces, \
              toUInt64(0) AS duration_sum FROM events ALL INNER JOIN (SELECT session_id, referrer_source AS dim \
-             FROM sessions WHERE site_id = ? AND started_at >= toDateTime(?) AND started_at < toDateTime(?) \
+             FROM sessions WHERE site_id = ? AND toDate(started_at) >= toDate(?) AND toDate(started_at) <= toDate(?) AND started_at >= toDateTime(?) AND started_at < toDateTime(?) \
              AND ended_at >= toDateTime(?) AND has(?, referrer_source) GROUP BY session_id, dim \
-             HAVING sum(sign) > 0) AS v USING session_id WHERE site_id = ? AND timestamp >= toDateTime(?) \
+             HAVING sum(sign) > 0) AS v USING session_id WHERE site_id = ? AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) \
              AND timestamp < toDateTime(?) AND name != 'engagement' GROUP BY key HAVING has(?, key) \
              ORDER BY visitors DESC, key ASC"
         );
@@ -331,7 +337,7 @@ mod tests {
         assert_eq!(
             session_stats(&p).text(),
             "SELECT referrer_source AS key, uniqIf(visitor_id, sign = 1 AND NOT (visitor_id IN (\
-             SELECT visitor_id FROM sessions WHERE site_id = ? AND started_at >= toDateTime(?) \
+             SELECT visitor_id FROM sessions WHERE site_id = ? AND toDate(started_at) >= toDate(?) AND toDate(started_at) <= toDate(?) AND started_at >= toDateTime(?) \
              AND started_at < toDateTime(?) AND sign = -1) AS cancelled)) + \
              arrayCount(x -> x > 0, tupleElement(arrayReduce('sumMap', [groupArrayIf(visitor_id, cancelled)], \
              [groupArrayIf(sign, cancelled)]), 2)) AS visitors, toUInt64(greatest(sum(sign), 0)) AS visits, \
@@ -339,9 +345,9 @@ mod tests {
              toUInt64(greatest(sum(sign * events), 0)) AS visit_events, \
              toUInt64(greatest(sum(sign * (pageviews = 1 AND interactions = 0)), 0)) AS bounces, \
              toUInt64(greatest(sum(sign * (ended_at - started_at)), 0)) AS duration_sum \
-             FROM sessions WHERE site_id = ? AND started_at >= toDateTime(?) AND started_at < toDateTime(?) \
+             FROM sessions WHERE site_id = ? AND toDate(started_at) >= toDate(?) AND toDate(started_at) <= toDate(?) AND started_at >= toDateTime(?) AND started_at < toDateTime(?) \
              AND (exit_page = ?) AND session_id IN (SELECT session_id FROM events WHERE site_id = ? \
-             AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
+             AND toDate(timestamp) >= toDate(?) AND toDate(timestamp) <= toDate(?) AND timestamp >= toDateTime(?) AND timestamp < toDateTime(?) AND name != 'engagement' \
              AND (pathname = ?)) GROUP BY key HAVING visits > 0 AND has(?, key) \
              ORDER BY bounces / visits DESC, key ASC"
         );
@@ -353,7 +359,7 @@ mod tests {
         let total = session_stats(&plan(&s, Grouping::Total)).render();
         assert!(
             total.ends_with(
-                "FROM sessions WHERE site_id = 'enschede.nl' AND started_at >= toDateTime(1793574000) \
+                "FROM sessions WHERE site_id = 'enschede.nl' AND toDate(started_at) >= toDate('2026-11-01') AND toDate(started_at) <= toDate('2026-11-02') AND started_at >= toDateTime(1793574000) \
                  AND started_at < toDateTime(1793660400)"
             ),
             "{total}"
@@ -418,7 +424,7 @@ mod tests {
     fn realtime_golden() {
         assert_eq!(
             realtime_visitors("a.nl", 1000).render(),
-            "SELECT uniq(visitor_id) FROM events WHERE site_id = 'a.nl' AND timestamp > toDateTime(700) \
+            "SELECT uniq(visitor_id) FROM events WHERE site_id = 'a.nl' AND toDate(timestamp) >= toDate('1970-01-01') AND toDate(timestamp) <= toDate('1970-01-01') AND timestamp > toDateTime(700) \
              AND timestamp <= toDateTime(1000) AND name != 'engagement'"
         );
     }
