@@ -171,8 +171,9 @@ pub struct BuildRow {
 pub fn builds(site_id: &str, first: NaiveDate, last: NaiveDate) -> Sql {
     let mut sql = Sql::new();
     sql.push(
-        "SELECT period, argMax(build, version), argMax(visits, version), argMax(first_day, version), \
-         argMax(last_day, version) FROM rollup_builds WHERE site_id = ",
+        "SELECT toUInt16(period), argMax(build, version), argMax(visits, version), \
+         toUInt16(argMax(first_day, version)), toUInt16(argMax(last_day, version)) \
+         FROM rollup_builds WHERE site_id = ",
     )
     .bind(site_id)
     .push(" AND period >= toDate(")
