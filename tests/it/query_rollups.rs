@@ -9,7 +9,7 @@
 
 use luister::import::{import_ndjson, ImportOptions};
 use luister_model::{SaltRotation, Site};
-use luister_query::{params, Params, QueryEngine, SearchReport};
+use luister_query::{params, FunnelDefinition, Params, QueryEngine, SearchReport};
 use luister_tests::app::{enrichers, TestApp};
 use luister_tests::TestDb;
 use rand::rngs::StdRng;
@@ -261,6 +261,23 @@ async fn reports(engine: &QueryEngine, domain: &str) -> Vec<(String, Value)> {
                 ));
             }
         }
+        for (steps, window) in [
+            (
+                json!([{"page": "/"}, {"page": "/schulden/**"}, {"search": "*"}, {"event": "Aanvraag verstuurd"}]),
+                3600,
+            ),
+            (json!([{"page": "/schulden*"}, {"search": "huur"}]), 600),
+        ] {
+            let def: FunnelDefinition = serde_json::from_value(json!({
+                "steps": steps, "window_seconds": window,
+            }))
+            .unwrap();
+            let q = params::funnel(site.clone(), &def, &with(&[]), now()).unwrap();
+            out.push((
+                name(&format!("funnel {steps}")),
+                json!(engine.funnel(&q).await.unwrap()),
+            ));
+        }
         for report in [
             SearchReport::Terms,
             SearchReport::ZeroResults,
@@ -332,6 +349,12 @@ async fn rollups_answer_as_the_raw_tables_do() {
             diff.join("\n")
         );
     }
+    // Funnel answers of whole days were stored, and used on the second asking.
+    let stored = db.json_rows("SELECT count() AS n FROM funnel_days").await;
+    assert!(
+        stored[0]["n"] != json!("0") && stored[0]["n"] != json!(0),
+        "{stored:?}"
+    );
     // Not trivially equal: the month has hundreds of visitors and searches.
     let exact = visitors_in_october(&raw).await;
     assert!(exact > 200, "{exact}");

@@ -180,6 +180,18 @@ pub const MIGRATIONS: &[Migration] = &[
         ) ENGINE = MergeTree()
         PARTITION BY toYYYYMM(period)
         ORDER BY (site_id, dimension, period, day, value)",
+            // Funnel answers per UTC day: visitors whose first step event falls on `day`,
+            // per step reached, for one funnel definition (`funnel`, a hash), valid while
+            // the builds of the day before, the day and the day after are `builds`.
+            "CREATE TABLE IF NOT EXISTS funnel_days (
+            site_id String,
+            funnel UInt64,
+            day Date,
+            builds String,
+            reached Array(UInt64)
+        ) ENGINE = MergeTree()
+        PARTITION BY toYYYYMM(day)
+        ORDER BY (site_id, funnel, day)",
             // The valid build of each period (0: none, e.g. after an import into it) and
             // the local days its visits' events fall on.
             "CREATE TABLE IF NOT EXISTS rollup_builds (

@@ -3,7 +3,10 @@
 use super::{pct, QueryEngine};
 use crate::query::{FunnelQuery, FunnelStep};
 use crate::results::*;
-use crate::sql::funnel::{funnel, FunnelRow};
+use crate::sql::funnel::{
+    funnel, funnel_days, funnel_except, stored_funnel_days, FunnelDayRow, FunnelRow,
+    StoredFunnelDay,
+};
 use crate::QueryError;
 
 /// Step results from visitors who reached each step.
@@ -46,8 +49,13 @@ impl QueryEngine {
             breakdown: None,
             ..q.clone()
         };
-        let rows: Vec<FunnelRow> = self.fetch(&funnel(&overall, &goals)).await?;
-        let reached = rows.first().map(|r| r.reached.clone()).unwrap_or_default();
+        let reached = match self.funnel_from_days(&overall).await? {
+            Some(reached) => reached,
+            None => {
+                let rows: Vec<FunnelRow> = self.fetch(&funnel(&overall, &goals)).await?;
+                rows.first().map(|r| r.reached.clone()).unwrap_or_default()
+            }
+        };
         let (steps, conversion_rate) = step_results(&q.steps, &reached);
         let breakdown = match &q.breakdown {
             None => None,
@@ -72,6 +80,89 @@ impl QueryEngine {
             conversion_rate,
             breakdown,
         })
+    }
+}
+
+/// A stable hash of what decides a funnel's answer per day: its steps and window.
+fn funnel_hash(q: &FunnelQuery) -> u64 {
+    let text = format!("{:?} {}", q.steps, q.window_seconds);
+    // FNV-1a: stable across builds and platforms, unlike the standard library's hasher.
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl QueryEngine {
+    /// The overall answer of an unfiltered funnel from stored per-day answers for the
+    /// closed days well inside the range, computing and storing the missing ones, plus the
+    /// other visitors from `events`; `None` when that does not apply. Visitors of different
+    /// days have different ids, so per-day answers add up exactly.
+    async fn funnel_from_days(&self, q: &FunnelQuery) -> Result<Option<Vec<u64>>, QueryError> {
+        let Some(coverage) = self.coverage(&q.scope).await? else {
+            return Ok(None);
+        };
+        let days = coverage.funnel_days(&q.scope);
+        let (Some((first, _)), Some((last, _))) = (days.first(), days.last()) else {
+            return Ok(None);
+        };
+        let (first, last) = (*first, *last);
+        if days.len() < 3 {
+            return Ok(None);
+        }
+        let hash = funnel_hash(q);
+        let site = q.scope.site.domain.as_str();
+        let stored: Vec<StoredFunnelDay> = self
+            .fetch(&stored_funnel_days(site, hash, first, last))
+            .await?;
+        let mut total = vec![0u64; q.steps.len()];
+        let mut add = |reached: &[u64]| {
+            for (t, r) in total.iter_mut().zip(reached) {
+                *t += r;
+            }
+        };
+        let mut missing = Vec::new();
+        for (day, builds) in &days {
+            let id = crate::period::days_since_epoch(*day);
+            match stored
+                .iter()
+                .find(|s| u32::from(s.day) == id && &s.builds == builds)
+            {
+                Some(s) => add(&s.reached),
+                None => missing.push((*day, builds.clone())),
+            }
+        }
+        if let (Some((from, _)), Some((to, _))) = (missing.first(), missing.last()) {
+            let computed: Vec<FunnelDayRow> = self.fetch(&funnel_days(q, *from, *to)).await?;
+            let mut insert = self
+                .store
+                .client()
+                .insert::<StoredFunnelDay>("funnel_days")
+                .await?;
+            for (day, builds) in &missing {
+                let id = crate::period::days_since_epoch(*day);
+                let reached = computed
+                    .iter()
+                    .find(|c| u32::from(c.day) == id)
+                    .map_or_else(|| vec![0; q.steps.len()], |c| c.reached.clone());
+                add(&reached);
+                let row = StoredFunnelDay {
+                    site_id: site.to_string(),
+                    funnel: hash,
+                    day: u16::try_from(id).unwrap_or(u16::MAX),
+                    builds: builds.clone(),
+                    reached,
+                };
+                insert.write(&row).await?;
+            }
+            insert.end().await?;
+        }
+        let rows: Vec<FunnelRow> = self
+            .fetch(&funnel_except(q, &[], Some((first, last))))
+            .await?;
+        if let Some(row) = rows.first() {
+            add(&row.reached);
+        }
+        Ok(Some(total))
     }
 }
 

@@ -81,6 +81,41 @@ pub(crate) struct DayGroup {
 }
 
 impl Coverage {
+    /// The build of a period, when built.
+    fn build_of(&self, period: NaiveDate) -> Option<u64> {
+        self.built
+            .iter()
+            .find(|b| b.period == period)
+            .map(|b| b.build)
+    }
+
+    /// The UTC days whose funnel answers can be stored: closed, with the day before and
+    /// after built too (their events decide who starts on the day and what they reach),
+    /// and wholly in the range with the day after. Contiguous; each with the builds of
+    /// the three periods its answer depends on.
+    pub fn funnel_days(&self, scope: &Scope) -> Vec<(NaiveDate, String)> {
+        let (start, end) = scope.bounds();
+        let mut day = utc_day(start);
+        if day_start(day) < start {
+            day = day + Days::new(1);
+        }
+        let mut days = Vec::new();
+        while day_start(day + Days::new(2)) <= end {
+            let builds = (
+                self.build_of(day - Days::new(1)),
+                self.build_of(day),
+                self.build_of(day + Days::new(1)),
+            );
+            match builds {
+                (Some(a), Some(b), Some(c)) => days.push((day, format!("{a}-{b}-{c}"))),
+                _ if days.is_empty() => {}
+                _ => break,
+            }
+            day = day + Days::new(1);
+        }
+        days
+    }
+
     /// The rollup rows to read for `groups`; `None` when a period has several but not all
     /// of its days in one group (its visitors cannot be split by day).
     pub fn select(&self, groups: &[DayGroup]) -> Option<Selection> {
