@@ -9,8 +9,9 @@
 //! `luister serve` builds them (timed and printed). Visitor ids change every UTC day, as
 //! daily salts make them. "Now" is 1 December, noon: the rollups cover up to 29 November,
 //! the last day and a half of the range is read from the raw tables. What is timed here is
-//! only the query layer against ClickHouse; the overview and search terms are also timed
-//! without rollups.
+//! only the query layer against ClickHouse; every report is also timed without rollups,
+//! and the funnel both with its per-day answers stored (as from its second asking on) and
+//! when first asked (they are computed and stored then).
 //!
 //! `cargo run --release -p luister-benches -- query [--clickhouse-url URL] [--events N]`;
 //! with `LUISTER_BENCH_DETAIL=1` it also prints each breakdown's time.
@@ -95,8 +96,25 @@ pub async fn run(args: QueryArgs) -> Result<(), Box<dyn std::error::Error>> {
         time(args.runs, || overview(&raw, &date)).await?,
     ));
     report.push((
-        "funnel (4 steps)",
+        "funnel (4 steps), stored days",
         time(args.runs, || funnel(&engine, &date)).await?,
+    ));
+    report.push((
+        "funnel (4 steps), first asked",
+        time(args.runs, || async {
+            store
+                .client()
+                .query("TRUNCATE TABLE funnel_days")
+                .execute()
+                .await
+                .map_err(|e| luister_query::QueryError::param("bench", e.to_string()))?;
+            funnel(&engine, &date).await
+        })
+        .await?,
+    ));
+    report.push((
+        "funnel (4 steps) without rollups",
+        time(args.runs, || funnel(&raw, &date)).await?,
     ));
     report.push((
         "search terms",
@@ -240,6 +258,7 @@ async fn overview_concurrent(
 }
 
 async fn funnel(engine: &QueryEngine, date: &str) -> Result<(), luister_query::QueryError> {
+    engine.forget_coverage();
     let def = FunnelDefinition {
         steps: vec![
             FunnelStep::Page("/".into()),

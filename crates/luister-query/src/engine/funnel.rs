@@ -4,8 +4,8 @@ use super::{pct, QueryEngine};
 use crate::query::{FunnelQuery, FunnelStep};
 use crate::results::*;
 use crate::sql::funnel::{
-    funnel, funnel_days, funnel_except, stored_funnel_days, FunnelDayRow, FunnelRow,
-    StoredFunnelDay,
+    funnel, funnel_by_first_day, funnel_days, funnel_except, stored_funnel_days, FunnelDayRow,
+    FunnelRow, StoredFunnelDay,
 };
 use crate::QueryError;
 
@@ -131,8 +131,21 @@ impl QueryEngine {
                 None => missing.push((*day, builds.clone())),
             }
         }
+        // Most days missing (a funnel asked for the first time): one pass over the range,
+        // split by day, answers the whole funnel and gives the days to store.
+        let one_pass = missing.len() * 2 > days.len();
+        let by_day: Vec<FunnelDayRow> = if one_pass {
+            self.fetch(&funnel_by_first_day(q, &[])).await?
+        } else {
+            Vec::new()
+        };
         if let (Some((from, _)), Some((to, _))) = (missing.first(), missing.last()) {
-            let computed: Vec<FunnelDayRow> = self.fetch(&funnel_days(q, *from, *to)).await?;
+            let computed: Vec<FunnelDayRow> = if one_pass {
+                Vec::new()
+            } else {
+                self.fetch(&funnel_days(q, *from, *to)).await?
+            };
+            let computed = if one_pass { &by_day } else { &computed };
             let mut insert = self
                 .store
                 .client()
@@ -144,7 +157,9 @@ impl QueryEngine {
                     .iter()
                     .find(|c| u32::from(c.day) == id)
                     .map_or_else(|| vec![0; q.steps.len()], |c| c.reached.clone());
-                add(&reached);
+                if !one_pass {
+                    add(&reached);
+                }
                 let row = StoredFunnelDay {
                     site_id: site.to_string(),
                     funnel: hash,
@@ -155,6 +170,15 @@ impl QueryEngine {
                 insert.write(&row).await?;
             }
             insert.end().await?;
+        }
+        if one_pass {
+            let mut all = vec![0u64; q.steps.len()];
+            for row in &by_day {
+                for (t, r) in all.iter_mut().zip(&row.reached) {
+                    *t += r;
+                }
+            }
+            return Ok(Some(all));
         }
         let rows: Vec<FunnelRow> = self
             .fetch(&funnel_except(q, &[], Some((first, last))))

@@ -60,6 +60,56 @@ pub fn funnel_except(
     goals: &[Goal],
     except: Option<(NaiveDate, NaiveDate)>,
 ) -> Sql {
+    let mut sql = Sql::new();
+    sql.push("SELECT key, [")
+        .join(&reached_counts(query), ", ")
+        .push("] AS reached FROM (")
+        .append(&per_visitor(query, goals, except))
+        .push(") WHERE level > 0");
+    if let Some((first, last)) = except {
+        sql.push(" AND NOT (toDate(first_ts) >= toDate(")
+            .bind(first.to_string())
+            .push(") AND toDate(first_ts) <= toDate(")
+            .bind(last.to_string())
+            .push("))");
+    }
+    sql.push(" GROUP BY key ORDER BY countIf(level >= 1) DESC, key ASC LIMIT ")
+        .bind(u64::from(query.pagination.limit))
+        .push(" OFFSET ")
+        .bind(query.pagination.offset());
+    sql
+}
+
+/// The overall answer of [`funnel`] split by the UTC day of each visitor's first step
+/// event, as [`FunnelDayRow`]s (no breakdown): what [`funnel_days`] gives for the days
+/// well inside the range, in one pass with the rest.
+pub fn funnel_by_first_day(query: &FunnelQuery, goals: &[Goal]) -> Sql {
+    let overall = FunnelQuery {
+        breakdown: None,
+        ..query.clone()
+    };
+    let mut sql = Sql::new();
+    sql.push("SELECT toUInt16(toDate(first_ts)) AS day, [")
+        .join(&reached_counts(&overall), ", ")
+        .push("] AS reached FROM (")
+        .append(&per_visitor(&overall, goals, None))
+        .push(") WHERE level > 0 GROUP BY day");
+    sql
+}
+
+/// `countIf(level >= 1), …` for every step.
+fn reached_counts(query: &FunnelQuery) -> Vec<Sql> {
+    (1..=query.steps.len())
+        .map(|step| {
+            let mut r = Sql::new();
+            r.push("countIf(level >= ").bind(step as u64).push(")");
+            r
+        })
+        .collect()
+}
+
+/// Per visitor: the breakdown key, the first step event's time and the level reached.
+fn per_visitor(query: &FunnelQuery, goals: &[Goal], except: Option<(NaiveDate, NaiveDate)>) -> Sql {
     let conditions: Vec<Sql> = query.steps.iter().map(step_condition).collect();
     let key = match &query.breakdown {
         Some(p) => visit_expr(p),
@@ -89,30 +139,7 @@ pub fn funnel_except(
             .push("))");
     }
     inner.push(" GROUP BY visitor_id");
-    let mut reached = Vec::new();
-    for step in 1..=query.steps.len() {
-        let mut r = Sql::new();
-        r.push("countIf(level >= ").bind(step as u64).push(")");
-        reached.push(r);
-    }
-    let mut sql = Sql::new();
-    sql.push("SELECT key, [")
-        .join(&reached, ", ")
-        .push("] AS reached FROM (")
-        .append(&inner)
-        .push(") WHERE level > 0");
-    if let Some((first, last)) = except {
-        sql.push(" AND NOT (toDate(first_ts) >= toDate(")
-            .bind(first.to_string())
-            .push(") AND toDate(first_ts) <= toDate(")
-            .bind(last.to_string())
-            .push("))");
-    }
-    sql.push(" GROUP BY key ORDER BY countIf(level >= 1) DESC, key ASC LIMIT ")
-        .bind(u64::from(query.pagination.limit))
-        .push(" OFFSET ")
-        .bind(query.pagination.offset());
-    sql
+    inner
 }
 
 /// Visitors per step reached, per UTC day of their first step event, for the days
@@ -128,12 +155,7 @@ pub struct FunnelDayRow {
 
 pub fn funnel_days(query: &FunnelQuery, first: NaiveDate, last: NaiveDate) -> Sql {
     let conditions: Vec<Sql> = query.steps.iter().map(step_condition).collect();
-    let mut reached = Vec::new();
-    for step in 1..=query.steps.len() {
-        let mut r = Sql::new();
-        r.push("countIf(level >= ").bind(step as u64).push(")");
-        reached.push(r);
-    }
+    let reached = reached_counts(query);
     let day_before = first.pred_opt().unwrap_or(first);
     let day_after = last.succ_opt().unwrap_or(last);
     let mut sql = Sql::new();
