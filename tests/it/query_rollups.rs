@@ -396,6 +396,49 @@ async fn rollups_answer_as_the_raw_tables_do() {
 }
 
 #[tokio::test]
+async fn saved_funnels_are_answered_ahead() {
+    let (db, engine, raw) = load().await;
+    let definition = json!({"steps": [{"page": "/"}, {"search": "*"}], "window_seconds": 1800});
+    db.store
+        .add_funnel(&luister_store::SavedFunnel {
+            site_id: AMSTERDAM.into(),
+            id: String::new(),
+            name: "Zoeken vanaf home".into(),
+            definition: definition.to_string(),
+        })
+        .await
+        .unwrap();
+    let count = || db.json_rows("SELECT count() AS n FROM funnel_days");
+    assert_eq!(count().await[0]["n"], json!("0"));
+    // As `luister serve` does after building rollups: the last 30 days of 10 November.
+    let today: chrono::DateTime<chrono::Utc> = "2026-11-10T12:00:00Z".parse().unwrap();
+    let ran = engine
+        .warm_saved_funnels(&site(AMSTERDAM), today)
+        .await
+        .unwrap();
+    assert_eq!(ran, 1);
+    let stored = count().await[0]["n"].clone();
+    assert!(stored != json!("0"), "{stored}");
+    let def: FunnelDefinition = serde_json::from_value(definition).unwrap();
+    let q = params::funnel(
+        site(AMSTERDAM),
+        &def,
+        &params_of(&[("period", "30d")]),
+        today,
+    )
+    .unwrap();
+    assert_eq!(
+        json!(engine.funnel(&q).await.unwrap()),
+        json!(raw.funnel(&q).await.unwrap())
+    );
+    assert_eq!(
+        count().await[0]["n"],
+        stored,
+        "answered from the stored days"
+    );
+}
+
+#[tokio::test]
 async fn importing_into_a_built_period_invalidates_it() {
     let (db, engine, raw) = load().await;
     // Two more visitors on 22 October, long after the period was built.

@@ -188,7 +188,12 @@ pub(crate) async fn build_rollups(
                     }
                 };
                 for site in sites {
-                    match engine.build_rollups(&site, clock.now()).await {
+                    let done = async {
+                        let built = engine.build_rollups(&site, clock.now()).await?;
+                        engine.warm_saved_funnels(&site, clock.now()).await?;
+                        Ok::<_, luister_query::QueryError>(built)
+                    };
+                    match done.await {
                         Ok(r) if r.built > 0 => {
                             tracing::info!(site = %site.domain, periods = r.built, "built rollups");
                         }

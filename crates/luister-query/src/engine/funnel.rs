@@ -1,6 +1,7 @@
 //! Funnels: visitors per reached step, rates and drop-off, overall and per breakdown value.
 
 use super::{pct, QueryEngine};
+use crate::params::{FunnelDefinition, Params};
 use crate::query::{FunnelQuery, FunnelStep};
 use crate::results::*;
 use crate::sql::funnel::{
@@ -93,6 +94,33 @@ fn funnel_hash(q: &FunnelQuery) -> u64 {
 }
 
 impl QueryEngine {
+    /// Runs the site's saved funnels (without filters) over the last 30 days, so their
+    /// per-day answers are stored before a dashboard asks; returns how many ran.
+    pub async fn warm_saved_funnels(
+        &self,
+        site: &luister_model::Site,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, QueryError> {
+        let mut ran = 0;
+        for saved in self.store.list_funnels(&site.domain).await? {
+            let Ok(mut definition) = serde_json::from_str::<FunnelDefinition>(&saved.definition)
+            else {
+                continue;
+            };
+            if !definition.filters.is_empty() {
+                continue;
+            }
+            definition.breakdown = None;
+            let period: Params = [("period".to_string(), "30d".to_string())]
+                .into_iter()
+                .collect();
+            let q = crate::params::funnel(site.clone(), &definition, &period, now)?;
+            self.funnel(&q).await?;
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
     /// The overall answer of an unfiltered funnel from stored per-day answers for the
     /// closed days well inside the range, computing and storing the missing ones, plus the
     /// other visitors from `events`; `None` when that does not apply. Visitors of different
