@@ -162,6 +162,30 @@ fn funnel_shapes(goals: &[Goal]) {
                 &format!("funnel f{fi} {breakdown:?}"),
                 &funnel::funnel(&q, goals).render(),
             );
+            if fi == 0 && breakdown.is_none() {
+                let day = |s: &str| s.parse::<chrono::NaiveDate>().expect("date");
+                let (first, last) = (day("2026-10-28"), day("2026-10-31"));
+                emit(
+                    "query",
+                    "funnel_except",
+                    &funnel::funnel_except(&q, goals, Some((first, last))).render(),
+                );
+                emit(
+                    "query",
+                    "funnel_by_first_day",
+                    &funnel::funnel_by_first_day(&q, goals).render(),
+                );
+                emit(
+                    "query",
+                    "funnel_days",
+                    &funnel::funnel_days(&q, first, last).render(),
+                );
+                emit(
+                    "query",
+                    "stored_funnel_days",
+                    &funnel::stored_funnel_days("enschede.nl", 42, first, last).render(),
+                );
+            }
         }
     }
 }
