@@ -7,10 +7,9 @@
 //! every report is asked of an engine with and without rollups. Emptying the rollups and
 //! importing into a built period show that the rollups are read, and invalidated.
 
-use luister::import::{import_ndjson, ImportOptions};
 use luister_model::{SaltRotation, Site};
 use luister_query::{params, FunnelDefinition, Params, QueryEngine, SearchReport};
-use luister_tests::app::{enrichers, TestApp};
+use luister_tests::app::{import_lines, TestApp};
 use luister_tests::TestDb;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -133,15 +132,7 @@ async fn import(db: &TestDb, mut lines: Vec<(i64, Value)>) {
     // In time order, as an export is.
     lines.sort_by_key(|(t, _)| *t);
     let ndjson: Vec<String> = lines.iter().map(|(_, v)| v.to_string()).collect();
-    let report = import_ndjson(
-        &db.store,
-        enrichers(),
-        ndjson.join("\n").as_bytes(),
-        ImportOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(report.imported, lines.len() as u64, "{report:?}");
+    import_lines(db, &ndjson).await;
 }
 
 /// When the rollups are built: periods up to 6 November are closed.

@@ -5,10 +5,9 @@
 //! custom event.
 
 use crate::query_fixture::{aggregate, breakdown, timeseries, values, Loaded};
-use luister::import::{import_ndjson, ImportOptions};
 use luister_model::Site;
 use luister_query::QueryEngine;
-use luister_tests::app::enrichers;
+use luister_tests::app::import_lines;
 use luister_tests::TestDb;
 use serde_json::json;
 
@@ -39,15 +38,7 @@ async fn imported(lines: &[Line]) -> Loaded {
             .to_string()
         })
         .collect();
-    let report = import_ndjson(
-        &db.store,
-        enrichers(),
-        ndjson.join("\n").as_bytes(),
-        ImportOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(report.imported, lines.len() as u64, "{report:?}");
+    import_lines(&db, &ndjson).await;
     let engine = QueryEngine::new(db.store.clone());
     Loaded { db, engine }
 }

@@ -158,3 +158,17 @@ impl TestApp {
         &self.db.store
     }
 }
+
+/// Imports NDJSON lines (one JSON object each) into `db` through the pipeline, as
+/// `luister import` does, and checks that every line was stored.
+pub async fn import_lines(db: &TestDb, lines: &[String]) {
+    let report = luister::import::import_ndjson(
+        &db.store,
+        enrichers(),
+        lines.join("\n").as_bytes(),
+        luister::import::ImportOptions::default(),
+    )
+    .await
+    .expect("import");
+    assert_eq!(report.imported, lines.len() as u64, "{report:?}");
+}

@@ -19,7 +19,7 @@ use crate::property::Property;
 use crate::query::{RealtimeQuery, Scope, StatsQuery};
 use crate::results::*;
 use crate::sql::engagement::{engagement_stats, EngagementRow};
-use crate::sql::rollup::{rollup_stats, stats_dimension, RollupRow};
+use crate::sql::rollup::{rollup_stats, stats_dimension};
 use crate::sql::stats::{
     event_stats, realtime_visitors, session_stats, Distinct, Grouping, StatsPlan, StatsRow,
 };
@@ -224,20 +224,11 @@ impl QueryEngine {
         };
         let mut merged: HashMap<String, Totals> = HashMap::new();
         if !selection.pairs.is_empty() {
-            let rows: Vec<RollupRow> = self
+            let rows: Vec<StatsRow> = self
                 .fetch(&rollup_stats(plan, dimension, &selection))
                 .await?;
-            for r in rows {
-                let t = Totals {
-                    visitors: r.visitors,
-                    visits: r.visits,
-                    pageviews: r.pageviews,
-                    events: r.events,
-                    bounces: r.bounces,
-                    duration_sum: r.duration_sum,
-                    ..Totals::default()
-                };
-                add(merged.entry(r.key).or_default(), &t);
+            for r in &rows {
+                add(merged.entry(r.key.clone()).or_default(), &totals(r));
             }
         }
         if let Some(from) = coverage.raw_from {

@@ -56,18 +56,6 @@ const VISIT_DIMENSIONS: &[(&str, &str)] = &[
     ("city", "visits:city"),
 ];
 
-/// One row of a rollup the way `stats::StatsRow` is: `key` and additive totals.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, clickhouse::Row)]
-pub struct RollupRow {
-    pub key: String,
-    pub visitors: u64,
-    pub visits: u64,
-    pub pageviews: u64,
-    pub events: u64,
-    pub bounces: u64,
-    pub duration_sum: u64,
-}
-
 /// Which rows a query reads: `period day build` (see [`pair_key`]) and the group each
 /// counts towards (a bucket id; ignored for totals and properties).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -89,7 +77,8 @@ pub fn pair_key(period: NaiveDate, day: Option<NaiveDate>, build: u64) -> String
 const PAIR: &str =
     "concat(toString(toUInt16(period)), ' ', toString(toUInt16(day)), ' ', toString(build))";
 
-/// Totals of the selected rows of `dimension`, grouped as the plan groups.
+/// Totals of the selected rows of `dimension`, grouped as the plan groups, as
+/// `stats::StatsRow`s.
 pub fn rollup_stats(plan: &StatsPlan, dimension: &'static str, selection: &Selection) -> Sql {
     let key = match &plan.grouping {
         Grouping::Total => lit("''"),
