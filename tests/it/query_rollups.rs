@@ -609,3 +609,40 @@ async fn a_period_with_an_open_visit_waits_and_a_long_visit_splits_no_day() {
     assert_eq!(days, vec![json!({"f": "2026-11-01", "l": "2026-11-03"})]);
     compare(engine, raw).await;
 }
+
+#[tokio::test]
+async fn a_new_time_zone_is_not_served_old_days() {
+    let (db, engine, raw) = load().await;
+    let mut london = site(AMSTERDAM);
+    london.timezone = "Europe/London".into();
+    db.store.update_site(&london).await.unwrap();
+    let ask = |engine: QueryEngine, site: Site| async move {
+        let mut out = Vec::new();
+        for interval in ["date", "month"] {
+            let q = params::timeseries(
+                site.clone(),
+                &params_of(&[
+                    ("period", "custom"),
+                    ("date", "2026-10-20,2026-11-12"),
+                    ("metrics", "visitors,visits,pageviews"),
+                    ("interval", interval),
+                ]),
+                now(),
+            )
+            .unwrap();
+            out.push(json!(engine.timeseries(&q).await.unwrap()));
+        }
+        out
+    };
+    // Built for Amsterdam's days: not used for London's.
+    assert_eq!(
+        ask(engine.clone(), london.clone()).await,
+        ask(raw.clone(), london.clone()).await
+    );
+    let rebuilt = engine.build_rollups(&london, build_now()).await.unwrap();
+    assert!(rebuilt.built >= 19, "{rebuilt:?}");
+    assert_eq!(
+        ask(engine.clone(), london.clone()).await,
+        ask(raw, london).await
+    );
+}

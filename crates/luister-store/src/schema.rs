@@ -192,8 +192,9 @@ pub const MIGRATIONS: &[Migration] = &[
         ) ENGINE = MergeTree()
         PARTITION BY toYYYYMM(day)
         ORDER BY (site_id, funnel, day)",
-            // The valid build of each period (0: none, e.g. after an import into it) and
-            // the local days its visits' events fall on.
+            // The valid build of each period (0: none, e.g. after an import into it), the
+            // local days its visits' events fall on, and the time zone of those days (a
+            // build for another zone than the site's now is not used).
             "CREATE TABLE IF NOT EXISTS rollup_builds (
             site_id String,
             period Date,
@@ -201,6 +202,7 @@ pub const MIGRATIONS: &[Migration] = &[
             visits UInt64,
             first_day Date,
             last_day Date,
+            timezone String,
             version UInt64
         ) ENGINE = ReplacingMergeTree(version)
         ORDER BY (site_id, period)",

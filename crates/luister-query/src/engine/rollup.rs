@@ -39,7 +39,8 @@ struct Built {
 #[derive(Clone, Default)]
 pub(crate) struct CoverageCache(Arc<Mutex<HashMap<CoverageKey, (Instant, Coverage)>>>);
 
-type CoverageKey = (String, NaiveDate, NaiveDate);
+/// Site, time zone, first and last candidate period.
+type CoverageKey = (String, String, NaiveDate, NaiveDate);
 
 const COVERAGE_TTL: Duration = Duration::from_secs(30);
 
@@ -239,6 +240,11 @@ pub struct RollupReport {
     pub waiting: usize,
 }
 
+/// A build that counts: not invalidated, and made in the site's current time zone.
+fn valid(row: &BuildRow, site: &Site) -> bool {
+    row.build != 0 && row.timezone == site.timezone
+}
+
 /// Nanoseconds of the system clock, never the same twice in this process.
 fn wall_clock_version() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
@@ -284,13 +290,16 @@ impl QueryEngine {
         // Visits of up to three days before the range may still reach into it.
         let first = utc_day(start) - Days::new(3);
         let last = utc_day(end.saturating_sub(1));
-        let key = (scope.site.domain.clone(), first, last);
+        let key = (
+            scope.site.domain.clone(),
+            scope.site.timezone.clone(),
+            first,
+            last,
+        );
         let coverage = match self.coverage_cache.get(&key) {
             Some(c) => c,
             None => {
-                let c = self
-                    .read_coverage(&scope.site.domain, first, last, end)
-                    .await?;
+                let c = self.read_coverage(&scope.site, first, last, end).await?;
                 self.coverage_cache.put(key, c.clone());
                 c
             }
@@ -301,11 +310,12 @@ impl QueryEngine {
     /// Works out the coverage of the periods `first` to `last` (`end`: the range's end).
     async fn read_coverage(
         &self,
-        site_id: &str,
+        site: &Site,
         first: NaiveDate,
         last: NaiveDate,
         end: u32,
     ) -> Result<Coverage, QueryError> {
+        let site_id = site.domain.as_str();
         let (earliest, recorded): (u16, u64) = sql::earliest_build(site_id)
             .to_query(self.store.client())
             .fetch_one()
@@ -324,7 +334,7 @@ impl QueryEngine {
         let mut day = first;
         while day <= last {
             let id = u16::try_from((day - from_days(0)).num_days()).unwrap_or(u16::MAX);
-            match by_period.get(&id).filter(|r| r.build != 0) {
+            match by_period.get(&id).filter(|r| valid(r, site)) {
                 Some(r) => built.push(Built {
                     period: day,
                     build: r.build,
@@ -370,7 +380,7 @@ impl QueryEngine {
         let mut day = first;
         while day <= last {
             let id = u16::try_from((day - from_days(0)).num_days()).unwrap_or(u16::MAX);
-            if !done.iter().any(|r| r.period == id && r.build != 0) {
+            if !done.iter().any(|r| r.period == id && valid(r, site)) {
                 if self.build_period(site, day, now).await? {
                     report.built += 1;
                     self.coverage_cache.clear();

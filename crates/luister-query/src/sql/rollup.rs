@@ -155,14 +155,16 @@ pub struct BuildRow {
     pub visits: u64,
     pub first_day: u16,
     pub last_day: u16,
+    /// The site's time zone when it was built.
+    pub timezone: String,
 }
 
 pub fn builds(site_id: &str, first: NaiveDate, last: NaiveDate) -> Sql {
     let mut sql = Sql::new();
     sql.push(
         "SELECT toUInt16(period), argMax(build, version), argMax(visits, version), \
-         toUInt16(argMax(first_day, version)), toUInt16(argMax(last_day, version)) \
-         FROM rollup_builds WHERE site_id = ",
+         toUInt16(argMax(first_day, version)), toUInt16(argMax(last_day, version)), \
+         argMax(timezone, version) FROM rollup_builds WHERE site_id = ",
     )
     .bind(site_id)
     .push(" AND period >= toDate(")
@@ -187,13 +189,13 @@ pub fn earliest_build(site_id: &str) -> Sql {
 pub fn invalidate(site_id: &str, first: NaiveDate, last: NaiveDate, version: u64) -> Sql {
     let mut sql = Sql::new();
     sql.push(
-        "INSERT INTO rollup_builds (site_id, period, build, visits, first_day, last_day, version) \
-         SELECT ",
+        "INSERT INTO rollup_builds (site_id, period, build, visits, first_day, last_day, timezone, \
+         version) SELECT ",
     )
     .bind(site_id)
     .push(", toDate(")
     .bind(first.to_string())
-    .push(") + number, 0, 0, toDate(0), toDate(0), ")
+    .push(") + number, 0, 0, toDate(0), toDate(0), '', ")
     .bind(version)
     .push(" FROM system.numbers LIMIT ")
     .bind(u64::try_from((last - first).num_days() + 1).unwrap_or(0));
@@ -398,8 +400,8 @@ pub fn record_build(
 ) -> Sql {
     let mut sql = Sql::new();
     sql.push(
-        "INSERT INTO rollup_builds (site_id, period, build, visits, first_day, last_day, version) \
-         SELECT ",
+        "INSERT INTO rollup_builds (site_id, period, build, visits, first_day, last_day, timezone, \
+         version) SELECT ",
     )
     .bind(b.site_id)
     .push(", toDate(")
@@ -413,6 +415,8 @@ pub fn record_build(
     .push("), toDate(")
     .bind(days.1.to_string())
     .push("), ")
+    .bind(b.tz)
+    .push(", ")
     .bind(version);
     sql
 }
