@@ -9,6 +9,7 @@ use crate::sql::funnel::{
     FunnelRow, StoredFunnelDay,
 };
 use crate::QueryError;
+use chrono::NaiveDate;
 
 /// Step results from visitors who reached each step.
 pub fn step_results(steps: &[FunnelStep], reached: &[u64]) -> (Vec<FunnelStepResult>, f64) {
@@ -142,77 +143,71 @@ impl QueryEngine {
         let stored: Vec<StoredFunnelDay> = self
             .fetch(&stored_funnel_days(site, hash, first, last))
             .await?;
-        let mut total = vec![0u64; q.steps.len()];
-        let mut add = |reached: &[u64]| {
-            for (t, r) in total.iter_mut().zip(reached) {
-                *t += r;
-            }
-        };
-        let mut missing = Vec::new();
-        for (day, builds) in &days {
-            let id = crate::period::days_since_epoch(*day);
-            match stored
+        let id_of = |day: NaiveDate| crate::period::days_since_epoch(day);
+        let stored_for = |day: NaiveDate, builds: &str| {
+            stored
                 .iter()
-                .find(|s| u32::from(s.day) == id && &s.builds == builds)
-            {
-                Some(s) => add(&s.reached),
-                None => missing.push((*day, builds.clone())),
-            }
-        }
-        // Most days missing (a funnel asked for the first time): one pass over the range,
-        // split by day, answers the whole funnel and gives the days to store.
-        let one_pass = missing.len() * 2 > days.len();
-        let by_day: Vec<FunnelDayRow> = if one_pass {
-            self.fetch(&funnel_by_first_day(q, &[])).await?
-        } else {
-            Vec::new()
+                .find(|s| u32::from(s.day) == id_of(day) && s.builds == builds)
         };
-        if let (Some((from, _)), Some((to, _))) = (missing.first(), missing.last()) {
-            let computed: Vec<FunnelDayRow> = if one_pass {
-                Vec::new()
-            } else {
+        let missing: Vec<&(NaiveDate, String)> = days
+            .iter()
+            .filter(|(day, builds)| stored_for(*day, builds).is_none())
+            .collect();
+        // Most days missing (a funnel asked for the first time): one pass over the range,
+        // split by day, answers the whole funnel and gives the days to store. Otherwise
+        // the stored days, the missing ones, and the visitors of no stored day.
+        let one_pass = missing.len() * 2 > days.len();
+        let computed: Vec<FunnelDayRow> = match (one_pass, missing.first(), missing.last()) {
+            (true, _, _) => self.fetch(&funnel_by_first_day(q, &[])).await?,
+            (false, Some((from, _)), Some((to, _))) => {
                 self.fetch(&funnel_days(q, *from, *to)).await?
-            };
-            let computed = if one_pass { &by_day } else { &computed };
+            }
+            _ => Vec::new(),
+        };
+        let computed_for = |day: NaiveDate| {
+            computed
+                .iter()
+                .find(|c| u32::from(c.day) == id_of(day))
+                .map_or_else(|| vec![0; q.steps.len()], |c| c.reached.clone())
+        };
+        if !missing.is_empty() {
             let mut insert = self
                 .store
                 .client()
                 .insert::<StoredFunnelDay>("funnel_days")
                 .await?;
             for (day, builds) in &missing {
-                let id = crate::period::days_since_epoch(*day);
-                let reached = computed
-                    .iter()
-                    .find(|c| u32::from(c.day) == id)
-                    .map_or_else(|| vec![0; q.steps.len()], |c| c.reached.clone());
-                if !one_pass {
-                    add(&reached);
-                }
                 let row = StoredFunnelDay {
                     site_id: site.to_string(),
                     funnel: hash,
-                    day: u16::try_from(id).unwrap_or(u16::MAX),
+                    day: u16::try_from(id_of(*day)).unwrap_or(u16::MAX),
                     builds: builds.clone(),
-                    reached,
+                    reached: computed_for(*day),
                 };
                 insert.write(&row).await?;
             }
             insert.end().await?;
         }
+        let mut parts: Vec<Vec<u64>> = Vec::new();
         if one_pass {
-            let mut all = vec![0u64; q.steps.len()];
-            for row in &by_day {
-                for (t, r) in all.iter_mut().zip(&row.reached) {
-                    *t += r;
-                }
+            parts.extend(computed.iter().map(|c| c.reached.clone()));
+        } else {
+            for (day, builds) in &days {
+                parts.push(match stored_for(*day, builds) {
+                    Some(s) => s.reached.clone(),
+                    None => computed_for(*day),
+                });
             }
-            return Ok(Some(all));
+            let rest: Vec<FunnelRow> = self
+                .fetch(&funnel_except(q, &[], Some((first, last))))
+                .await?;
+            parts.extend(rest.into_iter().map(|r| r.reached));
         }
-        let rows: Vec<FunnelRow> = self
-            .fetch(&funnel_except(q, &[], Some((first, last))))
-            .await?;
-        if let Some(row) = rows.first() {
-            add(&row.reached);
+        let mut total = vec![0u64; q.steps.len()];
+        for part in &parts {
+            for (t, r) in total.iter_mut().zip(part) {
+                *t += r;
+            }
         }
         Ok(Some(total))
     }

@@ -214,6 +214,11 @@ pub(crate) fn order_and_page(
         };
         by_value.then_with(|| ka.cmp(kb))
     });
+    cut_to_page(rows, page);
+}
+
+/// Keeps the rows of `page` (all without one), as `LIMIT … OFFSET …` would.
+pub(crate) fn cut_to_page<T>(rows: &mut Vec<T>, page: Option<Pagination>) {
     if let Some(page) = page {
         let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
         let rest = rows.split_off(offset.min(rows.len()));

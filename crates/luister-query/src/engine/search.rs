@@ -1,6 +1,6 @@
 //! Site-search reports: terms (with zero results, exits, refinements, change), new terms, what came after.
 
-use super::rollup::day_groups;
+use super::rollup::{cut_to_page, day_groups};
 use super::{pct, QueryEngine};
 use crate::metric::percent_change;
 use crate::query::{Scope, SearchAfterQuery, SearchReport, SearchTermsQuery};
@@ -146,14 +146,7 @@ impl QueryEngine {
                 .then(b.searches.cmp(&a.searches))
                 .then_with(|| a.term.cmp(&b.term))
         });
-        if let Some(page) = plan.page {
-            let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-            rows = rows
-                .into_iter()
-                .skip(offset)
-                .take(page.limit as usize)
-                .collect();
-        }
+        cut_to_page(&mut rows, plan.page);
         Ok(Some(rows))
     }
 
