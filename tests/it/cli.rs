@@ -175,8 +175,19 @@ fn sites_tokens_and_import_through_the_binary() {
     let json: serde_json::Value = serde_json::from_slice(&imported.stdout).unwrap();
     assert_eq!(json["imported"], 2);
 
-    let removed = cli.run(&["sites", "remove", "enschede.nl"], None);
-    assert!(removed.status.success());
+    let unconfirmed = cli.run(&["sites", "remove", "enschede.nl"], None);
+    assert!(!unconfirmed.status.success(), "{}", text(&unconfirmed));
+    assert!(
+        text(&unconfirmed).contains("--yes"),
+        "{}",
+        text(&unconfirmed)
+    );
+    let removed = cli.run(&["sites", "remove", "enschede.nl"], Some("enschede.nl\n"));
+    assert!(removed.status.success(), "{}", text(&removed));
+    let again = cli.run(&["sites", "add", "enschede.nl"], None);
+    assert!(again.status.success());
+    let removed = cli.run(&["sites", "remove", "enschede.nl", "--yes"], None);
+    assert!(removed.status.success(), "{}", text(&removed));
 }
 
 #[test]

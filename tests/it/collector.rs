@@ -109,7 +109,7 @@ async fn bots_unknown_sites_and_bad_bodies_are_not_stored() {
     );
     assert!(metrics.contains("luister_events_dropped_total{reason=\"malformed\"}"));
     assert!(metrics.contains(
-        "luister_http_requests_total{method=\"POST\",route=\"/api/event\",status=\"202\"}"
+        "luister_http_requests_total{method=\"POST\",route=\"/api/event\",status=\"2xx\"}"
     ));
 }
 

@@ -1,6 +1,7 @@
 //! API tokens in the store: created once, stored hashed, scoped, listed and revoked.
 
 use luister_model::Site;
+use luister_store::TokenScope;
 use luister_tests::TestDb;
 
 #[tokio::test]
@@ -8,10 +9,14 @@ async fn tokens_are_hashed_scoped_and_revocable() {
     let db = TestDb::new().await;
     db.store.add_site(&Site::new("enschede.nl")).await.unwrap();
     db.store.add_site(&Site::new("hoorn.nl")).await.unwrap();
-    let admin = db.store.create_token("ci", true, vec![]).await.unwrap();
+    let admin = db
+        .store
+        .create_token("ci", TokenScope::Admin, vec![])
+        .await
+        .unwrap();
     let site = db
         .store
-        .create_token("webteam", false, vec!["enschede.nl".into()])
+        .create_token("webteam", TokenScope::Read, vec!["enschede.nl".into()])
         .await
         .unwrap();
     assert!(admin.starts_with(luister_store::TOKEN_PREFIX) && admin != site);
@@ -56,8 +61,12 @@ async fn tokens_are_hashed_scoped_and_revocable() {
 
     assert!(db
         .store
-        .create_token("x", false, vec!["onbekend.nl".into()])
+        .create_token("x", TokenScope::Read, vec!["onbekend.nl".into()])
         .await
         .is_err());
-    assert!(db.store.create_token("x", false, vec![]).await.is_err());
+    assert!(db
+        .store
+        .create_token("x", TokenScope::Read, vec![])
+        .await
+        .is_err());
 }

@@ -72,6 +72,9 @@ impl TestApp {
         ServerSettings {
             listen: "127.0.0.1:0".parse().expect("addr"),
             trusted_proxies: "127.0.0.1".parse().expect("proxies"),
+            forwarded_header: Default::default(),
+            anonymize_ip: false,
+            query_limits: Default::default(),
             max_event_body: 64 * 1024,
             admin_token: Some("test-admin-token".into()),
             spool: SpoolConfig {

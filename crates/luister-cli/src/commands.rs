@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use luister_model::{Clock, SaltRotation, Site, SystemClock};
 use luister_server::ServerSettings;
 use luister_spool::{FlusherConfig, FsyncPolicy, SpoolConfig};
+use luister_store::{QueryLimits, TokenScope};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,17 +59,27 @@ pub enum TokenCommand {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("scope").required(true).args(["admin", "site"])))]
+#[command(group(clap::ArgGroup::new("reach").required(true).args(["admin", "site"])))]
 pub struct TokenArgs {
     /// A name that says who or what uses the token.
     #[arg(long)]
     pub name: String,
-    /// Full access: every site, and site management.
+    /// Full access: every site, and managing sites and tokens (the same as --scope admin).
     #[arg(long)]
     pub admin: bool,
-    /// Read access to this site (repeatable).
+    /// A site the token acts on (repeatable).
     #[arg(long)]
     pub site: Vec<String>,
+    /// What the token may do on its sites: read reports, or also write goals, funnels and actions.
+    #[arg(long, value_enum, default_value = "read")]
+    pub scope: ScopeArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    Read,
+    Write,
+    Admin,
 }
 
 #[derive(Debug, Args)]
@@ -102,10 +113,13 @@ pub enum SitesCommand {
     Add(SiteArgs),
     /// List the sites.
     List,
-    /// Remove a site (its stored events stay until retention drops them).
+    /// Remove a site with its goals, saved funnels and tokens (its stored events stay until retention drops them).
     Remove {
         /// The site's domain.
         domain: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -159,10 +173,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import(args) => {
             let enrichers = enrichment::load(&config)?;
-            with_database(
-                &config,
-                |db| async move { import(&db, enrichers, &args).await },
-            )
+            let anonymize_ip = config.anonymize_ip;
+            with_database(&config, |db| async move {
+                import(&db, enrichers, &args, anonymize_ip).await
+            })
             .await
         }
         Command::Sites(command) => {
@@ -223,12 +237,28 @@ async fn sites(db: &Database, command: SitesCommand) -> anyhow::Result<ExitCode>
                 );
             }
         }
-        SitesCommand::Remove { domain } => {
-            db.store.remove_site(&domain).await?;
-            println!("removed {domain}");
+        SitesCommand::Remove { domain, yes } => {
+            if !yes && !confirmed(&domain)? {
+                bail!("not removed: type the domain to confirm, or pass --yes");
+            }
+            let removed = db.store.remove_site(&domain).await?;
+            println!(
+                "removed {domain} with {} goals and {} saved funnels; {} tokens revoked, {} tokens keep their other sites",
+                removed.goals, removed.funnels, removed.tokens_revoked, removed.tokens_narrowed
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks on the terminal (or reads standard input) for the domain to be typed again.
+fn confirmed(domain: &str) -> anyhow::Result<bool> {
+    eprint!(
+        "This removes {domain} with its goals, saved funnels and tokens. Type {domain} to confirm: "
+    );
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == domain)
 }
 
 async fn tokens(db: &Database, command: TokenCommand) -> anyhow::Result<ExitCode> {
@@ -241,21 +271,40 @@ async fn tokens(db: &Database, command: TokenCommand) -> anyhow::Result<ExitCode
                     );
                 }
             }
+            let scope = match args.scope {
+                _ if args.admin => TokenScope::Admin,
+                ScopeArg::Read => TokenScope::Read,
+                ScopeArg::Write => TokenScope::Write,
+                ScopeArg::Admin => TokenScope::Admin,
+            };
             let token = db
                 .store
-                .create_token(&args.name, args.admin, args.site)
+                .create_token(&args.name, scope, args.site.clone())
                 .await?;
             println!("{token}");
-            eprintln!("store this token now: it is shown only once");
+            let reach = if scope == TokenScope::Admin {
+                "every site".to_string()
+            } else {
+                args.site.join(", ")
+            };
+            eprintln!(
+                "scope {} on {reach}; store this token now: it is shown only once",
+                scope.as_str()
+            );
         }
         TokenCommand::List => {
             for token in db.store.list_tokens().await? {
-                let scope = if token.admin {
-                    "admin".to_string()
+                let reach = if token.admin {
+                    "*".to_string()
                 } else {
                     token.sites.join(",")
                 };
-                println!("{}\t{}\t{scope}", token.id, token.name);
+                println!(
+                    "{}\t{}\t{}\t{reach}",
+                    token.id,
+                    token.name,
+                    token.scope.as_str()
+                );
             }
         }
         TokenCommand::Revoke { token } => {
@@ -287,6 +336,7 @@ async fn import(
     db: &Database,
     enrichers: Arc<luister_ingest::pipeline::Enrichers>,
     args: &ImportArgs,
+    anonymize_ip: bool,
 ) -> anyhow::Result<ExitCode> {
     let input: Box<dyn BufRead> = if args.file == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
@@ -299,7 +349,10 @@ async fn import(
         &db.store,
         enrichers,
         input,
-        ImportOptions { progress: true },
+        ImportOptions {
+            progress: true,
+            anonymize_ip,
+        },
     )
     .await?;
     if args.json {
@@ -343,10 +396,14 @@ fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
     Ok(ServerSettings {
         listen: config.listen,
         trusted_proxies: config.trusted_proxies()?,
+        forwarded_header: config.forwarded_header()?,
+        anonymize_ip: config.anonymize_ip,
+        query_limits: QueryLimits {
+            max_execution_seconds: config.query.max_execution_seconds,
+            max_memory_bytes: config.query.max_memory_bytes,
+        },
         max_event_body: 64 * 1024,
-        admin_token: std::env::var("LUISTER_ADMIN_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty()),
+        admin_token: admin_token(std::env::var("LUISTER_ADMIN_TOKEN").ok())?,
         spool: SpoolConfig {
             dir: config.data_dir.join("spool"),
             max_batch_events: config.spool.max_batch_events,
@@ -362,6 +419,19 @@ fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
         site_refresh: Duration::from_secs(10),
         workers: 0,
     })
+}
+
+/// Shortest `LUISTER_ADMIN_TOKEN` accepted: guessing it must be out of reach.
+const MIN_ADMIN_TOKEN_LEN: usize = 32;
+
+fn admin_token(value: Option<String>) -> anyhow::Result<Option<String>> {
+    match value.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
+        Some(token) if token.len() < MIN_ADMIN_TOKEN_LEN => bail!(
+            "LUISTER_ADMIN_TOKEN is {} characters; use at least {MIN_ADMIN_TOKEN_LEN} random ones (e.g. `openssl rand -hex 32`)",
+            token.len()
+        ),
+        token => Ok(token),
+    }
 }
 
 async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -435,7 +505,10 @@ async fn load_demo(
         &db.store,
         enrichers,
         std::io::Cursor::new(text),
-        ImportOptions { progress: true },
+        ImportOptions {
+            progress: true,
+            anonymize_ip: false,
+        },
     )
     .await?;
     eprintln!("demo data: {} events", report.imported);

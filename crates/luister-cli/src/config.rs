@@ -2,7 +2,7 @@
 //! environment variables on top. Unknown keys and unknown `LUISTER_*` variables are
 //! errors, so a typo never silently falls back to a default.
 
-use luister_server::TrustedProxies;
+use luister_server::{ForwardedHeader, TrustedProxies};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -18,14 +18,19 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR networks).
     pub trusted_proxies: Vec<String>,
+    /// The header trusted proxies put the client address in: `x-forwarded-for` or `forwarded` (RFC 7239).
+    pub forwarded_header: String,
+    /// Shorten client addresses (IPv4 to /24, IPv6 to /64) before hashing and geo lookup.
+    pub anonymize_ip: bool,
     /// Keep events from headless browsers (off: they are almost always bots).
     pub allow_headless: bool,
     pub clickhouse: ClickHouseConfig,
+    pub query: QuerySettings,
     pub enrichment: EnrichmentConfig,
     pub spool: SpoolSettings,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClickHouseConfig {
     /// Empty: start a private ClickHouse under `data_dir/clickhouse`.
@@ -33,6 +38,44 @@ pub struct ClickHouseConfig {
     pub user: String,
     pub password: String,
     pub database: String,
+}
+
+/// The password is never printed (`luister config`, logs): only whether one is set.
+impl std::fmt::Debug for ClickHouseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseConfig")
+            .field("url", &self.url)
+            .field("user", &self.user)
+            .field(
+                "password",
+                &if self.password.is_empty() {
+                    "(none)"
+                } else {
+                    "(set, hidden)"
+                },
+            )
+            .field("database", &self.database)
+            .finish()
+    }
+}
+
+/// Limits on the ClickHouse work one API query may cause.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuerySettings {
+    /// Seconds a report query may run before ClickHouse stops it.
+    pub max_execution_seconds: u64,
+    /// Bytes of memory a report query may use in ClickHouse.
+    pub max_memory_bytes: u64,
+}
+
+impl Default for QuerySettings {
+    fn default() -> Self {
+        Self {
+            max_execution_seconds: 30,
+            max_memory_bytes: 4 << 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -65,8 +108,11 @@ impl Default for Config {
             listen: "127.0.0.1:8000".parse().expect("valid address"),
             data_dir: PathBuf::from("data"),
             trusted_proxies: Vec::new(),
+            forwarded_header: "x-forwarded-for".into(),
+            anonymize_ip: false,
             allow_headless: false,
             clickhouse: ClickHouseConfig::default(),
+            query: QuerySettings::default(),
             enrichment: EnrichmentConfig::default(),
             spool: SpoolSettings::default(),
         }
@@ -131,6 +177,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LUISTER_LISTEN", "listen"),
     ("LUISTER_DATA_DIR", "data_dir"),
     ("LUISTER_TRUSTED_PROXIES", "trusted_proxies"),
+    ("LUISTER_FORWARDED_HEADER", "forwarded_header"),
+    ("LUISTER_ANONYMIZE_IP", "anonymize_ip"),
     ("LUISTER_ALLOW_HEADLESS", "allow_headless"),
     ("LUISTER_CLICKHOUSE_URL", "clickhouse.url"),
     ("LUISTER_CLICKHOUSE_USER", "clickhouse.user"),
@@ -143,6 +191,11 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LUISTER_SPOOL_MAX_BATCH_AGE_MS", "spool.max_batch_age_ms"),
     ("LUISTER_SPOOL_MAX_BYTES", "spool.max_bytes"),
     ("LUISTER_SPOOL_FSYNC", "spool.fsync"),
+    (
+        "LUISTER_QUERY_MAX_EXECUTION_SECONDS",
+        "query.max_execution_seconds",
+    ),
+    ("LUISTER_QUERY_MAX_MEMORY_BYTES", "query.max_memory_bytes"),
 ];
 
 /// Variables read elsewhere, allowed beside the configuration keys.
@@ -204,6 +257,13 @@ impl Config {
 
     fn check(&self) -> Result<(), ConfigError> {
         self.trusted_proxies()?;
+        self.forwarded_header()?;
+        if self.query.max_execution_seconds == 0 {
+            return Err(ConfigError::Invalid {
+                field: "query.max_execution_seconds",
+                message: "must be at least 1".into(),
+            });
+        }
         if !matches!(self.spool.fsync.as_str(), "on_seal" | "always") {
             return Err(ConfigError::Invalid {
                 field: "spool.fsync",
@@ -217,6 +277,15 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    pub fn forwarded_header(&self) -> Result<ForwardedHeader, ConfigError> {
+        self.forwarded_header
+            .parse()
+            .map_err(|message| ConfigError::Invalid {
+                field: "forwarded_header",
+                message,
+            })
     }
 
     pub fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {
@@ -242,12 +311,16 @@ fn env_value(key: &str, value: &str) -> Result<toml::Value, String> {
                 .map(|s| toml::Value::String(s.into()))
                 .collect(),
         ),
-        "allow_headless" => match trimmed {
+        "allow_headless" | "anonymize_ip" => match trimmed {
             "1" | "true" | "yes" => toml::Value::Boolean(true),
             "0" | "false" | "no" | "" => toml::Value::Boolean(false),
             other => return Err(format!("{key} must be true or false, not {other:?}")),
         },
-        "spool.max_batch_events" | "spool.max_batch_age_ms" | "spool.max_bytes" => trimmed
+        "spool.max_batch_events"
+        | "spool.max_batch_age_ms"
+        | "spool.max_bytes"
+        | "query.max_execution_seconds"
+        | "query.max_memory_bytes" => trimmed
             .parse::<u32>()
             .map(|n| toml::Value::Integer(n.into()))
             .or_else(|_| trimmed.parse::<i64>().map(toml::Value::Integer))
@@ -334,5 +407,30 @@ mod tests {
         assert!(err.contains("max_bytes"), "{err}");
         assert!(Config::load(None, env(&[("LUISTER_TRUSTED_PROXIES", "not-an-ip")])).is_err());
         assert!(Config::load(None, env(&[("LUISTER_LISTEN", "nowhere")])).is_err());
+        assert!(Config::load(None, env(&[("LUISTER_FORWARDED_HEADER", "via")])).is_err());
+        let config = Config::load(
+            None,
+            env(&[
+                ("LUISTER_FORWARDED_HEADER", "forwarded"),
+                ("LUISTER_ANONYMIZE_IP", "true"),
+                ("LUISTER_QUERY_MAX_EXECUTION_SECONDS", "5"),
+            ]),
+        )
+        .unwrap();
+        assert!(config.anonymize_ip);
+        assert_eq!(
+            config.forwarded_header().unwrap(),
+            ForwardedHeader::Forwarded
+        );
+        assert_eq!(config.query.max_execution_seconds, 5);
+    }
+
+    #[test]
+    fn the_clickhouse_password_is_never_printed() {
+        let config =
+            Config::load(None, env(&[("LUISTER_CLICKHOUSE_PASSWORD", "s3cret-pw")])).unwrap();
+        let printed = format!("{config:#?}");
+        assert!(!printed.contains("s3cret-pw"), "{printed}");
+        assert!(printed.contains("(set, hidden)"), "{printed}");
     }
 }

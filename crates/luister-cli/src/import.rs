@@ -78,6 +78,8 @@ pub enum ImportError {
 pub struct ImportOptions {
     /// Print a progress line on stderr (when it is a terminal).
     pub progress: bool,
+    /// Shorten client addresses before hashing, as `anonymize_ip` does for live events.
+    pub anonymize_ip: bool,
 }
 
 /// Imports every line of `input` for the sites known to `store`.
@@ -89,7 +91,8 @@ pub async fn import_ndjson(
 ) -> Result<ImportReport, ImportError> {
     let sites = Arc::new(SiteRegistry::new(store.list_sites().await?));
     let pipeline = Pipeline::new(sites, Arc::new(EphemeralSalts::default()), enrichers)
-        .accept_missing_user_agent(true);
+        .accept_missing_user_agent(true)
+        .anonymize_ip(options.anonymize_ip);
     let mut report = ImportReport::default();
     let mut batch = Batch::default();
     let engine = luister_query::QueryEngine::new(store.clone());

@@ -14,6 +14,8 @@ pub const MAX_URL_LEN: usize = 2_000;
 pub const MAX_PROPS: usize = 30;
 pub const MAX_PROP_KEY_LEN: usize = 300;
 pub const MAX_PROP_VALUE_LEN: usize = 2_000;
+/// Distinct domains one event may be sent to (Plausible's comma-separated roll-up form).
+pub const MAX_DOMAINS: usize = 10;
 
 /// Why a body could not be read as an event; each names the offending field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +33,18 @@ pub enum DecodeError {
     },
     #[error("field `{field}` is longer than {max} characters")]
     TooLong { field: &'static str, max: usize },
+    #[error("field `domain` names more than {MAX_DOMAINS} different domains")]
+    TooManyDomains,
+}
+
+impl DecodeError {
+    /// Label of the drop in `luister_events_dropped_total`.
+    pub fn drop_label(&self) -> &'static str {
+        match self {
+            DecodeError::TooManyDomains => "too_many_domains",
+            _ => "malformed",
+        }
+    }
 }
 
 /// The parts of a request that do not come from its body.
@@ -90,19 +104,25 @@ pub fn decode_plausible(body: &[u8], ctx: &RequestContext) -> Result<Vec<RawEven
         scroll_depth,
         engaged_ms,
     };
-    let events: Vec<RawEvent> = domains
-        .split(',')
-        .map(|d| d.trim().to_ascii_lowercase())
-        .filter(|d| !d.is_empty())
+    let mut distinct: Vec<String> = Vec::new();
+    for domain in domains.split(',').map(|d| d.trim().to_ascii_lowercase()) {
+        if !domain.is_empty() && !distinct.contains(&domain) {
+            if distinct.len() == MAX_DOMAINS {
+                return Err(DecodeError::TooManyDomains);
+            }
+            distinct.push(domain);
+        }
+    }
+    if distinct.is_empty() {
+        return Err(DecodeError::Missing("domain"));
+    }
+    Ok(distinct
+        .into_iter()
         .map(|domain| RawEvent {
             domain,
             ..base.clone()
         })
-        .collect();
-    if events.is_empty() {
-        return Err(DecodeError::Missing("domain"));
-    }
-    Ok(events)
+        .collect())
 }
 
 fn pick<'a>(object: &'a Map<String, Value>, long: &str, short: &str) -> Option<&'a Value> {
@@ -264,6 +284,29 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(events[1].domain, "b.nl");
         assert_eq!(events[0].props, vec![("plan".into(), "x".into())]);
+    }
+
+    #[test]
+    fn domains_are_deduplicated_and_capped() {
+        let repeated = vec!["a.nl"; 50].join(",");
+        let body = format!(r#"{{"n":"pageview","u":"https://a.nl/","d":"{repeated}, A.NL"}}"#);
+        assert_eq!(decode_plausible(body.as_bytes(), &ctx()).unwrap().len(), 1);
+        let many: Vec<String> = (0..=MAX_DOMAINS).map(|i| format!("s{i}.nl")).collect();
+        let body = format!(
+            r#"{{"n":"pageview","u":"https://a.nl/","d":"{}"}}"#,
+            many.join(",")
+        );
+        let err = decode_plausible(body.as_bytes(), &ctx()).unwrap_err();
+        assert_eq!(err, DecodeError::TooManyDomains);
+        assert_eq!(err.drop_label(), "too_many_domains");
+        let body = format!(
+            r#"{{"n":"pageview","u":"https://a.nl/","d":"{}"}}"#,
+            many[..MAX_DOMAINS].join(",")
+        );
+        assert_eq!(
+            decode_plausible(body.as_bytes(), &ctx()).unwrap().len(),
+            MAX_DOMAINS
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ use crate::salts::{period_start, previous_period_start, visitor_id, SaltSource};
 use crate::sessionize::Sessionizer;
 use crate::validate::{validate, Invalid, SiteRegistry};
 use luister_model::{EventRecord, RawEvent, SessionRecord, Site, UNKNOWN_SEARCH_RESULTS};
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 /// Why an event was not stored. Every drop is counted by [`DropReason::as_str`].
@@ -19,6 +21,8 @@ use std::sync::Arc;
 pub enum DropReason {
     UnknownSite,
     InvalidUrl(String),
+    /// The page's host is neither the site's domain, an extra host, nor a subdomain of one.
+    ForeignHost(String),
     Bot(BotReason),
     /// The salt of the event's period is not (yet) known to this collector.
     NoSalt,
@@ -30,6 +34,7 @@ impl DropReason {
         match self {
             DropReason::UnknownSite => "unknown_site",
             DropReason::InvalidUrl(_) => "invalid_url",
+            DropReason::ForeignHost(_) => "foreign_host",
             DropReason::Bot(reason) => reason.as_str(),
             DropReason::NoSalt => "no_salt",
         }
@@ -37,7 +42,10 @@ impl DropReason {
 
     /// Drops the sender should hear about (4xx); bots are dropped silently.
     pub fn is_client_error(&self) -> bool {
-        matches!(self, DropReason::UnknownSite | DropReason::InvalidUrl(_))
+        matches!(
+            self,
+            DropReason::UnknownSite | DropReason::InvalidUrl(_) | DropReason::ForeignHost(_)
+        )
     }
 }
 
@@ -46,6 +54,10 @@ impl std::fmt::Display for DropReason {
         match self {
             DropReason::UnknownSite => write!(f, "unknown site: add it with `luister sites add`"),
             DropReason::InvalidUrl(why) => write!(f, "invalid url: {why}"),
+            DropReason::ForeignHost(host) => write!(
+                f,
+                "page host {host} does not belong to the site: add it with `luister sites add --host`"
+            ),
             DropReason::Bot(reason) => write!(f, "bot ({})", reason.as_str()),
             DropReason::NoSalt => write!(f, "no visitor salt for this day yet"),
         }
@@ -95,6 +107,7 @@ pub struct Pipeline {
     sessions: Sessionizer,
     enrichers: Arc<Enrichers>,
     accept_missing_user_agent: bool,
+    anonymize_ip: bool,
 }
 
 impl Pipeline {
@@ -109,7 +122,15 @@ impl Pipeline {
             sessions: Sessionizer::default(),
             enrichers,
             accept_missing_user_agent: false,
+            anonymize_ip: false,
         }
+    }
+
+    /// Shorten client addresses (IPv4 to /24, IPv6 to /64) before they are hashed or
+    /// looked up: people sharing a network prefix and browser then share a visitor id.
+    pub fn anonymize_ip(mut self, anonymize: bool) -> Self {
+        self.anonymize_ip = anonymize;
+        self
     }
 
     /// Keep events without a User-Agent. Live, a request without one is a script;
@@ -129,6 +150,17 @@ impl Pipeline {
 
     /// Runs every stage; the record holds no IP address, User-Agent or query string.
     pub fn process(&self, raw: &RawEvent) -> Result<Processed, DropReason> {
+        if self.anonymize_ip && raw.ip.is_some() {
+            let shortened = RawEvent {
+                ip: raw.ip.map(shorten_ip),
+                ..raw.clone()
+            };
+            return self.process_as_given(&shortened);
+        }
+        self.process_as_given(raw)
+    }
+
+    fn process_as_given(&self, raw: &RawEvent) -> Result<Processed, DropReason> {
         let site = validate(raw, &self.sites).map_err(|invalid| match invalid {
             Invalid::UnknownSite => DropReason::UnknownSite,
             Invalid::BadUrl(why) => DropReason::InvalidUrl(why),
@@ -145,6 +177,9 @@ impl Pipeline {
         }
         let page = page_url::parse_page_url(&raw.url, &site, raw.keep_hash)
             .map_err(|e| DropReason::InvalidUrl(e.to_string()))?;
+        if !site.owns_host(&page.hostname) {
+            return Err(DropReason::ForeignHost(page.hostname));
+        }
         let timestamp = raw.timestamp.timestamp().clamp(0, u32::MAX.into()) as u32;
         let (visitor, session) = self.identify(raw, &site, timestamp)?;
         let referral = self
@@ -159,7 +194,7 @@ impl Pipeline {
             site_id: site.domain.clone(),
             timestamp,
             event_id: rand::random::<u64>().max(1),
-            name: raw.name.clone(),
+            name: pii::scrub(&raw.name).into_owned(),
             visitor_id: visitor,
             session_id: session,
             hostname: page.hostname,
@@ -231,24 +266,53 @@ impl Pipeline {
     }
 }
 
-/// Props are scrubbed of personal data; `query`/`results` of a `search` event and
-/// `results` of a search pageview become the search columns.
+/// The network part of an address: IPv4 /24, IPv6 /64.
+pub fn shorten_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::V4(Ipv4Addr::new(a, b, c, 0))
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+/// Props are scrubbed of personal data (keys too; a URL value also loses its query string
+/// and fragment, as page URLs do); `query`/`results` of a `search` event and `results` of a
+/// search pageview become the search columns.
 fn apply_props(record: &mut EventRecord, props: &[(String, String)]) {
     let is_search_event = record.name == "search";
     for (key, value) in props {
+        let key = pii::scrub(key);
         let value = if is_search_event && key == "query" {
             let term = pii::normalize_search_term(value);
             record.search_term = term.clone();
             term
         } else {
-            pii::scrub(value).into_owned()
+            let value = page_url::link_without_query(value).unwrap_or(Cow::Borrowed(value));
+            pii::scrub(&value).into_owned()
         };
         if key == "results" && (is_search_event || !record.search_term.is_empty()) {
             if let Ok(count) = value.trim().parse::<i64>() {
                 record.search_results = count.clamp(0, i32::MAX.into()) as i32;
             }
         }
-        record.props_key.push(key.clone());
+        record.props_key.push(key.into_owned());
         record.props_value.push(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortened_addresses_keep_only_the_network() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(shorten_ip(ip("203.0.113.77")), ip("203.0.113.0"));
+        assert_eq!(shorten_ip(ip("2001:db8:1:2:3:4:5:6")), ip("2001:db8:1:2::"));
     }
 }

@@ -80,13 +80,19 @@ impl Site {
         }
     }
 
-    /// Whether `host` (lower-case, without port) is one of this site's hosts.
+    /// Whether `host` (lower-case, without port) is the site's domain, one of its extra
+    /// hosts, or a subdomain of either (`www.` or not).
     pub fn owns_host(&self, host: &str) -> bool {
         let host = host.strip_prefix("www.").unwrap_or(host);
-        let domain = self.domain.strip_prefix("www.").unwrap_or(&self.domain);
-        host == domain
-            || host.ends_with(&format!(".{domain}"))
-            || self.extra_hosts.iter().any(|h| h == host)
+        std::iter::once(&self.domain)
+            .chain(&self.extra_hosts)
+            .map(|own| own.strip_prefix("www.").unwrap_or(own))
+            .any(|own| {
+                host == own
+                    || host
+                        .strip_suffix(own)
+                        .is_some_and(|prefix| prefix.ends_with('.'))
+            })
     }
 }
 
@@ -102,6 +108,9 @@ mod tests {
         assert!(site.owns_host("www.enschede.nl"));
         assert!(site.owns_host("loket.enschede.nl"));
         assert!(site.owns_host("campagne.example"));
+        assert!(site.owns_host("www.campagne.example"));
+        assert!(site.owns_host("actie.campagne.example"));
+        assert!(!site.owns_host("xcampagne.example"));
         assert!(!site.owns_host("notenschede.nl"));
         assert!(!site.owns_host("enschede.nl.evil.com"));
     }

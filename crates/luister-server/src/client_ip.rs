@@ -84,18 +84,29 @@ impl TrustedProxies {
         self.0.iter().any(|n| n.contains(ip))
     }
 
-    /// The client address: walk `X-Forwarded-For` from the right past trusted hops.
-    pub fn client_ip(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
+    /// The client address: the peer, or, when the peer is a trusted proxy, the right-most
+    /// hop of the forwarding header that is not a trusted proxy itself.
+    ///
+    /// `header_lines` are every line of that header in order: a proxy may append its own
+    /// line instead of extending the client's, and reading only the first line would let
+    /// the client choose its address.
+    pub fn client_ip<'a>(
+        &self,
+        peer: Option<IpAddr>,
+        header: ForwardedHeader,
+        header_lines: impl IntoIterator<Item = &'a str>,
+    ) -> Option<IpAddr> {
         let peer = peer?;
         if !self.trusts(peer) {
             return Some(peer);
         }
-        let Some(header) = forwarded_for else {
-            return Some(peer);
-        };
+        let hops: Vec<&str> = header_lines
+            .into_iter()
+            .flat_map(|line| line.split(','))
+            .collect();
         let mut client = peer;
-        for hop in header.rsplit(',') {
-            let Some(ip) = parse_hop(hop.trim()) else {
+        for hop in hops.iter().rev() {
+            let Some(ip) = header.hop_address(hop) else {
                 break;
             };
             client = ip;
@@ -104,6 +115,49 @@ impl TrustedProxies {
             }
         }
         Some(client)
+    }
+}
+
+/// Which header a trusted proxy puts the client's address in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1` (nginx, HAProxy, most load balancers).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client;proto=https, for=proxy1`.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    /// The header's name, as configured (`x-forwarded-for` or `forwarded`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ForwardedHeader::XForwardedFor => "x-forwarded-for",
+            ForwardedHeader::Forwarded => "forwarded",
+        }
+    }
+
+    fn hop_address(self, hop: &str) -> Option<IpAddr> {
+        match self {
+            ForwardedHeader::XForwardedFor => parse_hop(hop.trim()),
+            ForwardedHeader::Forwarded => hop
+                .split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(key, _)| key.trim().eq_ignore_ascii_case("for"))
+                .and_then(|(_, value)| parse_hop(value.trim().trim_matches('"'))),
+        }
+    }
+}
+
+impl FromStr for ForwardedHeader {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(ForwardedHeader::XForwardedFor),
+            "forwarded" => Ok(ForwardedHeader::Forwarded),
+            other => Err(format!("{other:?} is not x-forwarded-for or forwarded")),
+        }
     }
 }
 
@@ -126,36 +180,77 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn xff(trusted: &TrustedProxies, peer: &str, lines: &[&str]) -> Option<IpAddr> {
+        trusted.client_ip(
+            Some(ip(peer)),
+            ForwardedHeader::XForwardedFor,
+            lines.iter().copied(),
+        )
+    }
+
     #[test]
     fn forwarded_for_only_from_trusted_peers() {
         let trusted: TrustedProxies = "10.0.0.0/8, 127.0.0.1".parse().unwrap();
-        let xff = Some("203.0.113.9, 10.1.1.1");
+        let line = ["203.0.113.9, 10.1.1.1"];
+        assert_eq!(xff(&trusted, "10.2.2.2", &line), Some(ip("203.0.113.9")));
         assert_eq!(
-            trusted.client_ip(Some(ip("10.2.2.2")), xff),
-            Some(ip("203.0.113.9"))
-        );
-        assert_eq!(
-            trusted.client_ip(Some(ip("198.51.100.1")), xff),
+            xff(&trusted, "198.51.100.1", &line),
             Some(ip("198.51.100.1"))
         );
         // A client-supplied first entry is ignored when a later hop is untrusted.
         assert_eq!(
-            trusted.client_ip(Some(ip("127.0.0.1")), Some("1.1.1.1, 198.51.100.7")),
+            xff(&trusted, "127.0.0.1", &["1.1.1.1, 198.51.100.7"]),
             Some(ip("198.51.100.7"))
         );
         assert_eq!(
-            trusted.client_ip(Some(ip("127.0.0.1")), Some("[2001:db8::1]:443")),
+            xff(&trusted, "127.0.0.1", &["[2001:db8::1]:443"]),
             Some(ip("2001:db8::1"))
         );
         assert_eq!(
-            trusted.client_ip(Some(ip("127.0.0.1")), Some("garbage")),
+            xff(&trusted, "127.0.0.1", &["garbage"]),
             Some(ip("127.0.0.1"))
         );
         assert_eq!(
-            TrustedProxies::default().client_ip(Some(ip("10.0.0.1")), xff),
+            xff(&TrustedProxies::default(), "10.0.0.1", &line),
             Some(ip("10.0.0.1"))
         );
         assert!("10.0.0.0/33".parse::<TrustedProxies>().is_err());
         assert!("nonsense".parse::<TrustedProxies>().is_err());
+    }
+
+    #[test]
+    fn a_proxy_line_after_the_clients_own_line_wins() {
+        // HAProxy appends its own header line: the client's forged first line must not count.
+        let trusted: TrustedProxies = "127.0.0.1".parse().unwrap();
+        assert_eq!(
+            xff(&trusted, "127.0.0.1", &["6.6.6.6", "198.51.100.7"]),
+            Some(ip("198.51.100.7"))
+        );
+    }
+
+    #[test]
+    fn rfc_7239_forwarded() {
+        let trusted: TrustedProxies = "10.0.0.0/8".parse().unwrap();
+        let forwarded = |lines: &[&str]| {
+            trusted.client_ip(
+                Some(ip("10.0.0.2")),
+                ForwardedHeader::Forwarded,
+                lines.iter().copied(),
+            )
+        };
+        assert_eq!(
+            forwarded(&["for=6.6.6.6", "for=198.51.100.7;proto=https, for=10.0.0.5"]),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            forwarded(&[r#"For="[2001:db8:cafe::17]:4711""#]),
+            Some(ip("2001:db8:cafe::17"))
+        );
+        assert_eq!(forwarded(&["for=unknown"]), Some(ip("10.0.0.2")));
+        assert_eq!(
+            "Forwarded".parse::<ForwardedHeader>(),
+            Ok(ForwardedHeader::Forwarded)
+        );
+        assert!("via".parse::<ForwardedHeader>().is_err());
     }
 }

@@ -12,14 +12,18 @@ use serde_json::json;
 
 /// The request facts the pipeline needs: when, from which client address, which browser.
 pub(crate) fn request_context(req: &HttpRequest, state: &AppState) -> RequestContext {
-    let forwarded = req
+    let header = state.settings.forwarded_header;
+    let lines = req
         .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
+        .get_all(header.name())
+        .filter_map(|v| v.to_str().ok());
     let peer = req.peer_addr().map(|a| a.ip());
     RequestContext {
         received_at: state.clock.now(),
-        ip: state.settings.trusted_proxies.client_ip(peer, forwarded),
+        ip: state
+            .settings
+            .trusted_proxies
+            .client_ip(peer, header, lines),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)
@@ -41,7 +45,7 @@ pub(crate) async fn post_event(
         Ok(events) => events,
         Err(e) => {
             metrics::EVENTS_DROPPED
-                .with_label_values(&["malformed"])
+                .with_label_values(&[e.drop_label()])
                 .inc();
             return error(actix_web::http::StatusCode::BAD_REQUEST, &e.to_string());
         }

@@ -8,6 +8,7 @@ pub mod api;
 mod background;
 mod client_ip;
 mod collector;
+mod http_guard;
 mod http_metrics;
 mod matomo;
 mod ops;
@@ -15,7 +16,7 @@ mod server;
 mod state;
 mod tracker;
 
-pub use client_ip::TrustedProxies;
+pub use client_ip::{ForwardedHeader, TrustedProxies};
 pub use server::{start, ServerHandle, StartError};
 pub use state::{AppState, ServerSettings};
 pub use tracker::versioned_path;

@@ -2,7 +2,7 @@
 
 use crate::background::{build_rollups, seed_sessions, upkeep, SaltKeeper, StoreSink};
 use crate::state::{AppState, ServerSettings};
-use crate::{collector, http_metrics, matomo, ops, tracker};
+use crate::{collector, http_guard, http_metrics, matomo, ops, tracker};
 use actix_cors::Cors;
 use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
@@ -83,12 +83,14 @@ pub async fn start(
         clock: clock.clone(),
     });
     salts.refresh().await?;
-    let pipeline = Arc::new(Pipeline::new(sites.clone(), shared_salts, enrichers));
+    let pipeline = Arc::new(
+        Pipeline::new(sites.clone(), shared_salts, enrichers).anonymize_ip(settings.anonymize_ip),
+    );
     let now = clock.now().timestamp().max(0) as u32;
     seed_sessions(&store, &pipeline, now).await?;
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let engine = luister_query::QueryEngine::new(store.clone());
+    let engine = luister_query::QueryEngine::with_limits(store.clone(), settings.query_limits);
     let flusher = Flusher::new(
         spool.clone(),
         StoreSink {
@@ -128,6 +130,7 @@ pub async fn start(
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
+            .wrap(from_fn(http_guard::guard))
             .wrap(Compress::default())
             .wrap(from_fn(http_metrics::record))
             .service(

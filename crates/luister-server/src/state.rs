@@ -1,12 +1,12 @@
 //! What every handler can reach: the pipeline, the spool, the store, the clock.
 
 use crate::background::SaltKeeper;
-use crate::TrustedProxies;
+use crate::{ForwardedHeader, TrustedProxies};
 use luister_ingest::validate::SiteRegistry;
 use luister_ingest::Pipeline;
 use luister_model::Clock;
 use luister_spool::{FlusherConfig, Spool, SpoolConfig};
-use luister_store::{Store, StoreError};
+use luister_store::{QueryLimits, Store, StoreError};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +16,12 @@ use std::time::Duration;
 pub struct ServerSettings {
     pub listen: SocketAddr,
     pub trusted_proxies: TrustedProxies,
+    /// The header trusted proxies put the client address in.
+    pub forwarded_header: ForwardedHeader,
+    /// Shorten client addresses (IPv4 /24, IPv6 /64) before hashing and geo lookup.
+    pub anonymize_ip: bool,
+    /// Limits on the ClickHouse work of one API query.
+    pub query_limits: QueryLimits,
     /// Largest accepted collector body.
     pub max_event_body: usize,
     /// `LUISTER_ADMIN_TOKEN`: accepted as an admin bearer token.

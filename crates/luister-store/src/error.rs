@@ -13,6 +13,8 @@ pub enum StoreError {
     SiteNotFound(String),
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    #[error("a site has at most {max} {what}; delete one first")]
+    LimitReached { what: &'static str, max: usize },
     #[error("embedded clickhouse: {0}")]
     Embedded(String),
 }

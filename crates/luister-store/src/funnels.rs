@@ -41,6 +41,9 @@ impl FunnelRow {
 const SELECT_FUNNELS: &str =
     "SELECT site_id, id, name, definition, deleted, version FROM funnels FINAL";
 
+/// Saved funnels one site may have: each is answered ahead after every rollup build.
+pub const MAX_FUNNELS_PER_SITE: usize = 50;
+
 impl Store {
     /// Saves a funnel (id filled in when empty) and returns it as stored.
     pub async fn add_funnel(&self, funnel: &SavedFunnel) -> Result<SavedFunnel, StoreError> {
@@ -59,6 +62,12 @@ impl Store {
         }
         if self.get_site(&funnel.site_id).await?.is_none() {
             return Err(StoreError::SiteNotFound(funnel.site_id.clone()));
+        }
+        if self.list_funnels(&funnel.site_id).await?.len() >= MAX_FUNNELS_PER_SITE {
+            return Err(StoreError::LimitReached {
+                what: "saved funnels",
+                max: MAX_FUNNELS_PER_SITE,
+            });
         }
         if funnel.id.is_empty() {
             funnel.id = format!("{:012x}", rand::random::<u64>() >> 16);

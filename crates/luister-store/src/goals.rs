@@ -113,12 +113,14 @@ impl Store {
         if goal.display_name.trim().is_empty() {
             goal.display_name = goal.default_display_name();
         }
-        if self
-            .list_goals(&goal.site_id)
-            .await?
-            .iter()
-            .any(|g| g.display_name == goal.display_name)
-        {
+        let existing = self.list_goals(&goal.site_id).await?;
+        if existing.len() >= MAX_GOALS_PER_SITE {
+            return Err(StoreError::LimitReached {
+                what: "goals",
+                max: MAX_GOALS_PER_SITE,
+            });
+        }
+        if existing.iter().any(|g| g.display_name == goal.display_name) {
             return Err(StoreError::Invalid {
                 field: "display_name",
                 reason: format!(
@@ -170,6 +172,9 @@ impl Store {
     }
 }
 
+/// Goals one site may have: every report with conversions evaluates all of them at once.
+pub const MAX_GOALS_PER_SITE: usize = 100;
+
 fn validate_goal(goal: &Goal) -> Result<(), StoreError> {
     let invalid = |field, reason: &str| {
         Err(StoreError::Invalid {
@@ -192,10 +197,10 @@ fn validate_goal(goal: &Goal) -> Result<(), StoreError> {
         }
         _ => {}
     }
-    if goal.event_name.len() > 120 || goal.page_path.len() > 2000 || goal.display_name.len() > 120 {
+    if goal.event_name.len() > 120 || goal.page_path.len() > 500 || goal.display_name.len() > 120 {
         return invalid(
             "goal",
-            "event_name and display_name are at most 120 characters, page_path 2000",
+            "event_name and display_name are at most 120 characters, page_path 500",
         );
     }
     if goal.value_cents < 0 || !(goal.minutes_saved >= 0.0 && goal.minutes_saved.is_finite()) {

@@ -208,6 +208,15 @@ pub const MIGRATIONS: &[Migration] = &[
         ORDER BY (site_id, period)",
         ],
     },
+    Migration {
+        version: 4,
+        name: "token scopes",
+        statements: &[
+            // `read` (reports), `write` (also goals, funnels, actions) or `admin`. Tokens
+            // made before scopes existed become `read`: the safe side.
+            "ALTER TABLE tokens ADD COLUMN scope String DEFAULT 'read'",
+        ],
+    },
 ];
 
 /// Rebuilds the visits of stored events (the sessions table is derived data).

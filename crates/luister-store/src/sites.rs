@@ -120,12 +120,27 @@ impl Store {
     }
 
     /// Removes a site from the list; its events stay until retention drops them.
-    pub async fn remove_site(&self, domain: &str) -> Result<(), StoreError> {
+    /// Removes a site with its goals and saved funnels, and takes it out of every token
+    /// (a token left without sites is revoked), so adding the domain again starts clean.
+    /// Stored events stay until retention drops their month.
+    pub async fn remove_site(&self, domain: &str) -> Result<SiteRemoval, StoreError> {
         let site = self
             .get_site(domain)
             .await?
             .ok_or_else(|| StoreError::SiteNotFound(domain.into()))?;
-        self.write_site(&site, true).await
+        let mut removal = SiteRemoval::default();
+        for goal in self.list_goals(&site.domain).await? {
+            self.delete_goal(&site.domain, &goal.id).await?;
+            removal.goals += 1;
+        }
+        for funnel in self.list_funnels(&site.domain).await? {
+            self.delete_funnel(&site.domain, &funnel.id).await?;
+            removal.funnels += 1;
+        }
+        (removal.tokens_revoked, removal.tokens_narrowed) =
+            self.remove_site_from_tokens(&site.domain).await?;
+        self.write_site(&site, true).await?;
+        Ok(removal)
     }
 
     async fn write_site(&self, site: &Site, deleted: bool) -> Result<(), StoreError> {
@@ -134,6 +149,17 @@ impl Store {
         insert.end().await?;
         Ok(())
     }
+}
+
+/// What removing a site removed with it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SiteRemoval {
+    pub goals: usize,
+    pub funnels: usize,
+    /// Tokens for this site only, now revoked.
+    pub tokens_revoked: usize,
+    /// Tokens for several sites, which keep the others.
+    pub tokens_narrowed: usize,
 }
 
 fn validate_site(site: &Site) -> Result<(), StoreError> {

@@ -13,6 +13,38 @@ pub const TOKEN_PREFIX: &str = "lst_";
 /// Characters of the hash shown as a token's id (enough to tell tokens apart, useless to forge one).
 const ID_LEN: usize = 12;
 
+/// What a token may do. Each scope includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenScope {
+    /// Read the reports of its sites.
+    #[default]
+    Read,
+    /// Also change its sites' goals, funnels and actions.
+    Write,
+    /// Every site, and managing sites, tokens and users.
+    Admin,
+}
+
+impl TokenScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::Write => "write",
+            TokenScope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "read" => Some(TokenScope::Read),
+            "write" => Some(TokenScope::Write),
+            "admin" => Some(TokenScope::Admin),
+            _ => None,
+        }
+    }
+}
+
 /// What a token grants, as stored; the plain token itself is never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenInfo {
@@ -20,6 +52,7 @@ pub struct TokenInfo {
     pub id: String,
     pub name: String,
     pub admin: bool,
+    pub scope: TokenScope,
     /// Domains a site token may read; empty for admin tokens.
     pub sites: Vec<String>,
     /// Unix seconds.
@@ -42,6 +75,7 @@ struct TokenRow {
     created_at: u32,
     deleted: u8,
     version: u64,
+    scope: String,
 }
 
 impl TokenRow {
@@ -50,6 +84,11 @@ impl TokenRow {
             id: self.token_hash.chars().take(ID_LEN).collect(),
             name: self.name.clone(),
             admin: self.admin != 0,
+            scope: if self.admin != 0 {
+                TokenScope::Admin
+            } else {
+                TokenScope::parse(&self.scope).unwrap_or_default()
+            },
             sites: self.sites.clone(),
             created_at: self.created_at,
         }
@@ -71,18 +110,20 @@ fn new_plain_token() -> String {
 }
 
 const SELECT_TOKENS: &str =
-    "SELECT token_hash, name, admin, sites, toUInt32(created_at) AS created_at, deleted, version FROM tokens FINAL";
+    "SELECT token_hash, name, admin, sites, toUInt32(created_at) AS created_at, deleted, version, scope FROM tokens FINAL";
 
 impl Store {
     /// Creates a token and returns the plain token; it cannot be shown again.
     ///
-    /// An admin token reads every site and manages sites; a site token reads only `sites`.
+    /// An admin token reads every site and manages sites; a `read` or `write` token acts
+    /// only on `sites`.
     pub async fn create_token(
         &self,
         name: &str,
-        admin: bool,
+        scope: TokenScope,
         sites: Vec<String>,
     ) -> Result<String, StoreError> {
+        let admin = scope == TokenScope::Admin;
         validate_token(name, admin, &sites)?;
         for domain in &sites {
             if self.get_site(domain).await?.is_none() {
@@ -98,6 +139,7 @@ impl Store {
             created_at: now_secs(),
             deleted: 0,
             version: crate::sites::version_now(),
+            scope: scope.as_str().into(),
         };
         self.write_token(&row).await?;
         Ok(plain)
@@ -161,6 +203,35 @@ impl Store {
         row.version = crate::sites::version_now();
         self.write_token(&row).await?;
         Ok(row.info())
+    }
+
+    /// Takes `domain` out of every token; returns (revoked, narrowed): tokens left without
+    /// a site are revoked.
+    pub(crate) async fn remove_site_from_tokens(
+        &self,
+        domain: &str,
+    ) -> Result<(usize, usize), StoreError> {
+        let rows: Vec<TokenRow> = self
+            .client
+            .query(&format!(
+                "{SELECT_TOKENS} WHERE deleted = 0 AND has(sites, ?)"
+            ))
+            .bind(domain)
+            .fetch_all()
+            .await?;
+        let (mut revoked, mut narrowed) = (0, 0);
+        for mut row in rows {
+            row.sites.retain(|s| s != domain);
+            if row.sites.is_empty() {
+                row.deleted = 1;
+                revoked += 1;
+            } else {
+                narrowed += 1;
+            }
+            row.version = crate::sites::version_now();
+            self.write_token(&row).await?;
+        }
+        Ok((revoked, narrowed))
     }
 
     async fn write_token(&self, row: &TokenRow) -> Result<(), StoreError> {

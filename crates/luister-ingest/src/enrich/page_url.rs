@@ -145,6 +145,19 @@ pub fn parse_page_url(url: &str, site: &Site, keep_hash: bool) -> Result<PageUrl
     })
 }
 
+/// A link or download URL in a property value, without its query string and fragment (which
+/// carry session ids and personal data as often as a page's do); `None` when `value` is not
+/// an absolute http(s) URL with something to remove.
+pub fn link_without_query(value: &str) -> Option<Cow<'_, str>> {
+    let trimmed = value.trim();
+    let scheme = trimmed.get(..8)?.to_ascii_lowercase();
+    if !(scheme.starts_with("http://") || scheme.starts_with("https://")) {
+        return None;
+    }
+    let end = trimmed.find(['?', '#'])?;
+    Some(Cow::Borrowed(&trimmed[..end]))
+}
+
 /// Splits a raw query string into decoded `(key, value)` pairs in their original order;
 /// the value is `None` for a bare key (`?print`).
 fn parse_query(query: &str) -> Vec<(Cow<'_, str>, Option<Cow<'_, str>>)> {
@@ -328,6 +341,21 @@ mod tests {
         custom.search_params = vec!["term".into()];
         let page = parse_page_url("https://enschede.nl/?q=a&term=b", &custom, false).unwrap();
         assert_eq!(page.search_term.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn link_urls_lose_query_and_fragment() {
+        assert_eq!(
+            link_without_query("https://bank.example/pay?session=abc#top").as_deref(),
+            Some("https://bank.example/pay")
+        );
+        assert_eq!(
+            link_without_query("HTTP://x.nl/a#b").as_deref(),
+            Some("HTTP://x.nl/a")
+        );
+        assert_eq!(link_without_query("https://x.nl/a"), None);
+        assert_eq!(link_without_query("paspoort?x"), None);
+        assert_eq!(link_without_query("ftp://x.nl/?a"), None);
     }
 
     #[test]

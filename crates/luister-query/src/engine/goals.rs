@@ -30,9 +30,8 @@ impl QueryEngine {
                 events: vec![0],
             });
         }
-        let row: GoalRow = goal_counts(&scope.without_goal_filters(), goals)
-            .to_query(self.store.client())
-            .fetch_one()
+        let row: GoalRow = self
+            .fetch_one(&goal_counts(&scope.without_goal_filters(), goals))
             .await?;
         Ok(GoalCounts {
             total_visitors: row.total_visitors,

@@ -12,7 +12,7 @@ mod stats;
 
 use crate::sql::Sql;
 use crate::QueryError;
-use luister_store::{Goal, Store};
+use luister_store::{Goal, QueryLimits, Store};
 
 pub use rollup::RollupReport;
 
@@ -20,6 +20,8 @@ pub use rollup::RollupReport;
 #[derive(Clone)]
 pub struct QueryEngine {
     store: Store,
+    /// The store's client with the report limits applied; every report reads through it.
+    client: clickhouse::Client,
     /// Whether unfiltered stats and search reports may read the rollup tables.
     rollups: bool,
     /// What the rollups cover, per site and range, for a short while (shared by clones).
@@ -28,7 +30,13 @@ pub struct QueryEngine {
 
 impl QueryEngine {
     pub fn new(store: Store) -> Self {
+        Self::with_limits(store, QueryLimits::default())
+    }
+
+    /// An engine whose report queries run under `limits`.
+    pub fn with_limits(store: Store, limits: QueryLimits) -> Self {
         Self {
+            client: store.limited_client(limits),
             store,
             rollups: true,
             coverage_cache: rollup::CoverageCache::default(),
@@ -53,11 +61,26 @@ impl QueryEngine {
         &self.store
     }
 
+    /// Runs a report statement; dropping the future (the caller hung up) kills it in ClickHouse.
     async fn fetch<T>(&self, sql: &Sql) -> Result<Vec<T>, QueryError>
     where
         T: clickhouse::RowOwned + clickhouse::RowRead,
     {
-        Ok(sql.to_query(self.store.client()).fetch_all::<T>().await?)
+        let (query, guard) = self.store.cancellable(sql.to_query(&self.client));
+        let rows = query.fetch_all::<T>().await?;
+        guard.finished();
+        Ok(rows)
+    }
+
+    /// [`QueryEngine::fetch`] for a statement with exactly one row.
+    async fn fetch_one<T>(&self, sql: &Sql) -> Result<T, QueryError>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        let (query, guard) = self.store.cancellable(sql.to_query(&self.client));
+        let row = query.fetch_one::<T>().await?;
+        guard.finished();
+        Ok(row)
     }
 
     async fn goals(&self, site_id: &str) -> Result<Vec<Goal>, QueryError> {

@@ -154,7 +154,7 @@ impl QueryEngine {
     pub async fn realtime_visitors(&self, q: &RealtimeQuery) -> Result<u64, QueryError> {
         let now = crate::query::secs(q.now);
         let sql = realtime_visitors(&q.site.domain, now);
-        Ok(sql.to_query(self.store.client()).fetch_one::<u64>().await?)
+        self.fetch_one::<u64>(&sql).await
     }
 
     /// Goals of the site when a filter or breakdown refers to them.

@@ -10,6 +10,7 @@ use actix_web::dev::Payload;
 use actix_web::{http::header, web, FromRequest, HttpRequest};
 use luister_model::Site;
 use luister_query::QueryError;
+use luister_store::TokenScope;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -18,6 +19,7 @@ use std::pin::Pin;
 pub struct Caller {
     pub name: String,
     pub admin: bool,
+    pub scope: TokenScope,
     /// Sites a non-admin token may read.
     pub sites: Vec<String>,
 }
@@ -33,6 +35,19 @@ impl Caller {
         } else {
             Err(ApiError::AdminOnly)
         }
+    }
+
+    /// [`Caller::site`] for a change: 403 unless the token's scope is `write` or `admin`.
+    pub async fn site_to_change(
+        &self,
+        state: &AppState,
+        domain: Option<&str>,
+    ) -> Result<Site, ApiError> {
+        let site = self.site(state, domain).await?;
+        if self.scope < TokenScope::Write {
+            return Err(ApiError::ReadOnly);
+        }
+        Ok(site)
     }
 
     /// The site `domain` if it exists and this caller may read it; otherwise 404.
@@ -83,6 +98,7 @@ async fn authenticate(
             return Ok(Caller {
                 name: "LUISTER_ADMIN_TOKEN".into(),
                 admin: true,
+                scope: TokenScope::Admin,
                 sites: Vec::new(),
             });
         }
@@ -95,6 +111,7 @@ async fn authenticate(
     Ok(Caller {
         name: info.name,
         admin: info.admin,
+        scope: info.scope,
         sites: info.sites,
     })
 }

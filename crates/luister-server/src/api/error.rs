@@ -15,6 +15,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("this endpoint needs an admin token")]
     AdminOnly,
+    #[error("this token may only read; changing goals, funnels and actions needs a token with scope write")]
+    ReadOnly,
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]
@@ -28,6 +30,7 @@ fn store_status(e: &StoreError) -> StatusCode {
         StoreError::Invalid { .. } => StatusCode::BAD_REQUEST,
         StoreError::SiteExists(_) => StatusCode::CONFLICT,
         StoreError::SiteNotFound(_) => StatusCode::NOT_FOUND,
+        StoreError::LimitReached { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -36,20 +39,26 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::AdminOnly => StatusCode::FORBIDDEN,
+            Self::AdminOnly | Self::ReadOnly => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Query(QueryError::InvalidParam { .. }) => StatusCode::BAD_REQUEST,
             Self::Query(QueryError::SiteNotFound(_) | QueryError::NotFound { .. }) => {
                 StatusCode::NOT_FOUND
             }
             Self::Query(QueryError::Store(e)) | Self::Store(e) => store_status(e),
+            Self::Query(QueryError::ClickHouse(e)) if over_query_limits(&e.to_string()) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Query(QueryError::ClickHouse(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        let message = if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(error = %self, "query api: over the query limits");
+            "this report needs more time or memory than the query limits allow; choose a shorter period or fewer filters".to_string()
+        } else if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "query api");
             "the database could not answer this request".to_string()
         } else {
@@ -61,6 +70,18 @@ impl ResponseError for ApiError {
         }
         response.json(json!({ "error": message }))
     }
+}
+
+/// ClickHouse stopped the query at `max_execution_time` or `max_memory_usage`.
+fn over_query_limits(message: &str) -> bool {
+    [
+        "Code: 159",
+        "Code: 241",
+        "TIMEOUT_EXCEEDED",
+        "MEMORY_LIMIT_EXCEEDED",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
 }
 
 #[cfg(test)]

@@ -67,9 +67,15 @@ pub(super) async fn delete_site(
     domain: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
-    state.store.remove_site(&domain).await?;
+    let removed = state.store.remove_site(&domain).await?;
     state.reload_sites().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::Ok().json(json!({
+        "removed": *domain,
+        "goals": removed.goals,
+        "funnels": removed.funnels,
+        "tokens_revoked": removed.tokens_revoked,
+        "tokens_narrowed": removed.tokens_narrowed,
+    })))
 }
 
 /// A goal as the API shows and accepts it: value in euros.
@@ -142,7 +148,7 @@ pub(super) async fn add_goal(
     domain: web::Path<String>,
     body: web::Json<GoalBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let site = caller.site(&state, Some(&domain)).await?;
+    let site = caller.site_to_change(&state, Some(&domain)).await?;
     let goal = state
         .store
         .add_goal(&body.into_inner().into_goal(&site.domain)?)
@@ -156,7 +162,7 @@ pub(super) async fn delete_goal(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (domain, id) = path.into_inner();
-    let site = caller.site(&state, Some(&domain)).await?;
+    let site = caller.site_to_change(&state, Some(&domain)).await?;
     if !state
         .store
         .list_goals(&site.domain)
@@ -215,7 +221,7 @@ pub(super) async fn add_funnel(
     domain: web::Path<String>,
     body: web::Json<NewFunnel>,
 ) -> Result<HttpResponse, ApiError> {
-    let site = caller.site(&state, Some(&domain)).await?;
+    let site = caller.site_to_change(&state, Some(&domain)).await?;
     let body = body.into_inner();
     let definition = luister_query::FunnelDefinition {
         steps: body.steps,
@@ -242,7 +248,7 @@ pub(super) async fn delete_funnel(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (domain, id) = path.into_inner();
-    let site = caller.site(&state, Some(&domain)).await?;
+    let site = caller.site_to_change(&state, Some(&domain)).await?;
     match state.store.get_funnel(&id).await? {
         Some(f) if f.site_id == site.domain => {}
         _ => return Err(luister_query::QueryError::NotFound { what: "funnel", id }.into()),

@@ -163,7 +163,8 @@ fn manage_paths() -> Value {
             "get": op("list sites (admin)", vec![], None, ("200", response("sites", json!({"type": "array", "items": obj()})))),
             "post": op("add a site (admin)", vec![], Some(json!({"$ref": "#/components/schemas/NewSite"})), ("201", response("the site", obj()))),
         },
-        "/sites/{domain}": {"delete": op("remove a site (admin)", domain(), None, none())},
+        "/sites/{domain}": {"delete": op("remove a site with its goals, saved funnels and tokens (admin)", domain(), None,
+            ("200", response("{removed, goals, funnels, tokens_revoked, tokens_narrowed}", obj())))},
         "/sites/{domain}/goals": {
             "get": op("list goals", domain(), None, ("200", response("goals", json!({"type": "array", "items": {"$ref": "#/components/schemas/Goal"}})))),
             "post": op("add a goal", domain(), Some(json!({"$ref": "#/components/schemas/Goal"})), ("201", response("the goal", obj()))),
