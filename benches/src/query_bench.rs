@@ -53,20 +53,19 @@ const BATCH: usize = 250_000;
 pub async fn run(args: QueryArgs) -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let mut embedded = None;
-    let url = match &args.clickhouse_url {
-        Some(url) => url.clone(),
+    let settings = match &args.clickhouse_url {
+        Some(url) => ClickHouseSettings {
+            url: url.clone(),
+            user: "default".into(),
+            password: String::new(),
+            database: DATABASE.into(),
+        },
         None => {
             let server = luister_store::embedded::EmbeddedClickHouse::start(dir.path()).await?;
-            let url = server.url();
+            let settings = server.settings(DATABASE);
             embedded = Some(server);
-            url
+            settings
         }
-    };
-    let settings = ClickHouseSettings {
-        url,
-        user: "default".into(),
-        password: String::new(),
-        database: DATABASE.into(),
     };
     let store = Store::connect(settings).await?;
     println!("clickhouse {}", store.server_version());

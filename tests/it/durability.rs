@@ -42,7 +42,7 @@ async fn clickhouse_outage_delays_but_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut clickhouse = EmbeddedClickHouse::start(dir.path()).await.unwrap();
     let app = TestApp::start_on(
-        TestDb::on(&clickhouse.url()).await,
+        TestDb::on_server(clickhouse.settings("x")).await,
         now(),
         &[Site::new("enschede.nl")],
     )
@@ -72,7 +72,7 @@ async fn crashed_server_replays_its_spool_on_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut clickhouse = EmbeddedClickHouse::start(dir.path()).await.unwrap();
     let mut app = TestApp::start_on(
-        TestDb::on(&clickhouse.url()).await,
+        TestDb::on_server(clickhouse.settings("x")).await,
         now(),
         &[Site::new("enschede.nl")],
     )

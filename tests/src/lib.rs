@@ -116,9 +116,18 @@ impl TestDb {
 
     /// A fresh database on the ClickHouse at `url`.
     pub async fn on(url: &str) -> Self {
-        let settings = ClickHouseSettings {
+        Self::on_server(ClickHouseSettings {
             url: url.to_string(),
             ..fresh_settings()
+        })
+        .await
+    }
+
+    /// A fresh database on the server and as the user of `server` (its database name is ignored).
+    pub async fn on_server(server: ClickHouseSettings) -> Self {
+        let settings = ClickHouseSettings {
+            database: fresh_settings().database,
+            ..server
         };
         let store = Store::connect(settings)
             .await

@@ -17,31 +17,31 @@ impl Database {
     /// Connects (starting the embedded server if needed) and applies migrations.
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         let mut embedded = None;
-        let url = if config.clickhouse.url.is_empty() {
+        let settings = if config.clickhouse.url.is_empty() {
             let dir = config.data_dir.join("clickhouse");
             let marker = dir.join("running-url");
-            match running_embedded(&marker).await {
-                Some(url) => url,
+            let database = &config.clickhouse.database;
+            match running_embedded(&dir, &marker, database).await {
+                Some(settings) => settings,
                 None => {
                     eprintln!("starting embedded ClickHouse in {} …", dir.display());
                     let server = EmbeddedClickHouse::start(&dir)
                         .await
                         .context("starting embedded ClickHouse")?;
-                    let url = server.url();
-                    std::fs::write(&marker, &url)
+                    let settings = server.settings(database);
+                    std::fs::write(&marker, server.url())
                         .with_context(|| format!("writing {}", marker.display()))?;
                     embedded = Some((server, marker));
-                    url
+                    settings
                 }
             }
         } else {
-            config.clickhouse.url.clone()
-        };
-        let settings = ClickHouseSettings {
-            url,
-            user: config.clickhouse.user.clone(),
-            password: config.clickhouse.password.clone(),
-            database: config.clickhouse.database.clone(),
+            ClickHouseSettings {
+                url: config.clickhouse.url.clone(),
+                user: config.clickhouse.user.clone(),
+                password: config.clickhouse.password.clone(),
+                database: config.clickhouse.database.clone(),
+            }
         };
         let store = Store::connect(settings)
             .await
@@ -62,18 +62,21 @@ impl Database {
     }
 }
 
-/// The URL of an embedded server another `luister` process runs, if it still answers.
-async fn running_embedded(marker: &std::path::Path) -> Option<String> {
+/// The settings of an embedded server another `luister` process runs, if it is still
+/// that process's and answers.
+async fn running_embedded(
+    dir: &std::path::Path,
+    marker: &std::path::Path,
+    database: &str,
+) -> Option<ClickHouseSettings> {
     let url = std::fs::read_to_string(marker).ok()?.trim().to_string();
-    let settings = ClickHouseSettings {
-        url: url.clone(),
-        user: "default".into(),
-        password: String::new(),
-        database: "default".into(),
-    };
-    let answers = tokio::time::timeout(std::time::Duration::from_secs(3), Store::connect(settings))
-        .await
-        .ok()?
-        .is_ok();
-    answers.then_some(url)
+    let settings = EmbeddedClickHouse::running(dir, &url, database)?;
+    let answers = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        Store::connect(settings.clone()),
+    )
+    .await
+    .ok()?
+    .is_ok();
+    answers.then_some(settings)
 }

@@ -8,6 +8,7 @@
 use luister_model::{EventRecord, SessionRecord};
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Inactivity after which the next event starts a new visit.
 pub const SESSION_TIMEOUT_SECS: u32 = 30 * 60;
@@ -26,16 +27,75 @@ fn extends_visit(name: &str) -> bool {
     name != "engagement"
 }
 
+/// How many open visits a collector keeps in memory at most. A flood of new clients
+/// (every address/User-Agent pair opens a visit) must not grow memory without bound: past
+/// the cap the visits idle the longest are forgotten (counted in [`Sessionizer::evicted`]);
+/// their next event starts a new visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitLimits {
+    pub max_open_visits: usize,
+    /// Estimated heap bytes of the open visits (their stored texts dominate).
+    pub max_bytes: usize,
+}
+
+impl Default for VisitLimits {
+    fn default() -> Self {
+        Self {
+            max_open_visits: 200_000,
+            max_bytes: 96 << 20,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Shard {
+    visits: HashMap<u64, OpenSession>,
+    bytes: usize,
+}
+
+impl Shard {
+    fn insert(&mut self, visitor_id: u64, open: OpenSession) {
+        self.bytes += open.bytes();
+        if let Some(old) = self.visits.insert(visitor_id, open) {
+            self.bytes = self.bytes.saturating_sub(old.bytes());
+        }
+    }
+
+    /// Forgets the longest-idle eighth of the visits while over a limit; returns how many.
+    fn evict_over(&mut self, max_visits: usize, max_bytes: usize) -> usize {
+        let mut evicted = 0;
+        while !self.visits.is_empty() && (self.visits.len() > max_visits || self.bytes > max_bytes)
+        {
+            let mut seen: Vec<u32> = self.visits.values().map(|v| v.last_seen).collect();
+            let cut = seen.len() / 8;
+            let (_, threshold, _) = seen.select_nth_unstable(cut);
+            let threshold = *threshold;
+            let before = self.visits.len();
+            self.visits.retain(|_, v| v.last_seen > threshold);
+            self.bytes = self.visits.values().map(OpenSession::bytes).sum();
+            evicted += before - self.visits.len();
+        }
+        evicted
+    }
+}
+
+impl OpenSession {
+    /// Rough heap size: the struct plus the texts of its visit row.
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + 48 + self.state.as_ref().map_or(0, SessionRecord::text_bytes)
+    }
+}
+
 /// Assigns session ids to visitors' events.
 pub struct Sessionizer {
-    shards: Vec<Mutex<HashMap<u64, OpenSession>>>,
+    shards: Vec<Mutex<Shard>>,
+    limits: VisitLimits,
+    evicted: AtomicU64,
 }
 
 impl Default for Sessionizer {
     fn default() -> Self {
-        Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-        }
+        Self::with_limits(VisitLimits::default())
     }
 }
 
@@ -47,8 +107,30 @@ pub struct Assigned {
 }
 
 impl Sessionizer {
-    fn shard(&self, visitor_id: u64) -> &Mutex<HashMap<u64, OpenSession>> {
+    pub fn with_limits(limits: VisitLimits) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            limits,
+            evicted: AtomicU64::new(0),
+        }
+    }
+
+    fn shard(&self, visitor_id: u64) -> &Mutex<Shard> {
         &self.shards[(visitor_id % SHARDS as u64) as usize]
+    }
+
+    /// Open visits forgotten because of [`VisitLimits`] since start.
+    pub fn evicted(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
+    }
+
+    fn keep_within_limits(&self, shard: &mut Shard) {
+        let max_visits = (self.limits.max_open_visits / SHARDS).max(1);
+        let max_bytes = (self.limits.max_bytes / SHARDS).max(1);
+        let evicted = shard.evict_over(max_visits, max_bytes);
+        if evicted > 0 {
+            self.evicted.fetch_add(evicted as u64, Ordering::Relaxed);
+        }
     }
 
     /// The session of an event at `timestamp` (Unix seconds) named `name`.
@@ -65,7 +147,7 @@ impl Sessionizer {
         let extends = extends_visit(name);
         if let Some(previous) = previous_id.filter(|p| *p != visitor_id) {
             let mut shard = self.shard(previous).lock();
-            if let Some(open) = shard.get_mut(&previous) {
+            if let Some(open) = shard.visits.get_mut(&previous) {
                 if is_continuation(open.last_seen, timestamp) {
                     if extends {
                         open.last_seen = open.last_seen.max(timestamp);
@@ -78,7 +160,7 @@ impl Sessionizer {
             }
         }
         let mut shard = self.shard(visitor_id).lock();
-        match shard.get_mut(&visitor_id) {
+        match shard.visits.get_mut(&visitor_id) {
             Some(open) if is_continuation(open.last_seen, timestamp) => {
                 if extends {
                     open.last_seen = open.last_seen.max(timestamp);
@@ -102,6 +184,7 @@ impl Sessionizer {
                         state: None,
                     },
                 );
+                self.keep_within_limits(&mut shard);
                 Assigned {
                     visitor_id,
                     session_id,
@@ -116,8 +199,10 @@ impl Sessionizer {
         if !extends_visit(&event.name) {
             return Vec::new();
         }
-        let mut shard = self.shard(event.visitor_id).lock();
+        let mut guard = self.shard(event.visitor_id).lock();
+        let shard = &mut *guard;
         let Some(open) = shard
+            .visits
             .get_mut(&event.visitor_id)
             .filter(|o| o.session_id == event.session_id)
         else {
@@ -127,16 +212,21 @@ impl Sessionizer {
             Some(before) => fold(before, event),
             None => first_state(event),
         };
-        match open.state.replace(next.clone()) {
+        let size_before = open.bytes();
+        let rows = match open.state.replace(next.clone()) {
             Some(before) => vec![before.cancelled(), next],
             None => vec![next],
-        }
+        };
+        shard.bytes = (shard.bytes + open.bytes()).saturating_sub(size_before);
+        self.keep_within_limits(shard);
+        rows
     }
 
     /// Registers a visit known from storage (after a restart).
     pub fn seed(&self, state: SessionRecord) {
         let mut shard = self.shard(state.visitor_id).lock();
         let newer = shard
+            .visits
             .get(&state.visitor_id)
             .is_none_or(|open| state.ended_at >= open.last_seen);
         if newer {
@@ -147,6 +237,7 @@ impl Sessionizer {
                 state: Some(state),
             };
             shard.insert(visitor_id, open);
+            self.keep_within_limits(&mut shard);
         }
     }
 
@@ -155,15 +246,23 @@ impl Sessionizer {
         let mut removed = 0;
         for shard in &self.shards {
             let mut shard = shard.lock();
-            let before = shard.len();
-            shard.retain(|_, s| now.saturating_sub(s.last_seen) < SESSION_TIMEOUT_SECS);
-            removed += before - shard.len();
+            let before = shard.visits.len();
+            shard
+                .visits
+                .retain(|_, s| now.saturating_sub(s.last_seen) < SESSION_TIMEOUT_SECS);
+            shard.bytes = shard.visits.values().map(OpenSession::bytes).sum();
+            removed += before - shard.visits.len();
         }
         removed
     }
 
     pub fn open_sessions(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().len()).sum()
+        self.shards.iter().map(|s| s.lock().visits.len()).sum()
+    }
+
+    /// Estimated heap bytes of the open visits.
+    pub fn open_bytes(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().bytes).sum()
     }
 }
 
@@ -266,6 +365,42 @@ mod tests {
         let b = s.assign(7, None, 1000 + 58 * 60 + 31 * 60, PV);
         assert_ne!(a.session_id, b.session_id);
         assert_ne!(s.assign(8, None, 1000, PV).session_id, b.session_id);
+    }
+
+    #[test]
+    fn a_flood_of_new_visitors_stays_within_the_limits() {
+        let s = Sessionizer::with_limits(VisitLimits {
+            max_open_visits: 6_400,
+            max_bytes: 64 << 20,
+        });
+        for visitor in 1..=50_000u64 {
+            s.assign(visitor, None, visitor as u32, PV);
+        }
+        assert!(s.open_sessions() <= 6_400, "{}", s.open_sessions());
+        assert_eq!(s.open_sessions() as u64 + s.evicted(), 50_000);
+        // The newest visits are kept: the latest visitor's next event continues its visit.
+        let latest = s.assign(50_000, None, 50_000, PV);
+        assert_eq!(s.assign(50_000, None, 50_010, PV), latest);
+
+        // Long texts count against the byte budget.
+        let s = Sessionizer::with_limits(VisitLimits {
+            max_open_visits: 1_000_000,
+            max_bytes: 64 * 100_000,
+        });
+        let long_path = format!("/{}", "a".repeat(1_900));
+        for visitor in 1..=20_000u64 {
+            let assigned = s.assign(visitor, None, visitor as u32, PV);
+            s.record(&EventRecord {
+                visitor_id: assigned.visitor_id,
+                session_id: assigned.session_id,
+                timestamp: visitor as u32,
+                name: PV.into(),
+                pathname: long_path.clone(),
+                ..Default::default()
+            });
+        }
+        assert!(s.open_bytes() <= 64 * 100_000, "{}", s.open_bytes());
+        assert!(s.evicted() > 15_000, "{}", s.evicted());
     }
 
     #[test]

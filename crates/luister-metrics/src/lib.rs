@@ -141,6 +141,22 @@ pub static HTTP_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
     )
 });
 
+/// Visits open in this collector's memory.
+pub static OPEN_VISITS: Lazy<IntGauge> = Lazy::new(|| {
+    register(IntGauge::new("open_visits", "Visits open in the collector's memory").expect("metric"))
+});
+
+/// Open visits forgotten because the visit map reached its limit (a flood of new clients).
+pub static VISITS_EVICTED: Lazy<IntCounter> = Lazy::new(|| {
+    register(
+        IntCounter::new(
+            "visits_evicted_total",
+            "Open visits forgotten because the in-memory visit map was full",
+        )
+        .expect("metric"),
+    )
+});
+
 /// Forces every metric into the registry so `/metrics` lists them before first use.
 pub fn init() {
     for source in ["plausible", "matomo", "import"] {
@@ -157,6 +173,8 @@ pub fn init() {
     Lazy::force(&CLICKHOUSE_ERRORS);
     Lazy::force(&HTTP_REQUESTS);
     Lazy::force(&HTTP_SECONDS);
+    Lazy::force(&OPEN_VISITS);
+    Lazy::force(&VISITS_EVICTED);
 }
 
 /// The Prometheus text exposition of every metric.

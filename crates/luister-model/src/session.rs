@@ -47,6 +47,36 @@ pub struct SessionRecord {
 }
 
 impl SessionRecord {
+    /// Heap bytes held by its texts (what an open visit costs in memory beyond its struct).
+    pub fn text_bytes(&self) -> usize {
+        [
+            &self.site_id,
+            &self.entry_page,
+            &self.exit_page,
+            &self.hostname,
+            &self.referrer,
+            &self.referrer_source,
+            &self.channel,
+            &self.utm_source,
+            &self.utm_medium,
+            &self.utm_campaign,
+            &self.utm_content,
+            &self.utm_term,
+            &self.country_code,
+            &self.region,
+            &self.city,
+            &self.browser,
+            &self.browser_version,
+            &self.os,
+            &self.os_version,
+            &self.device,
+        ]
+        .iter()
+        .map(|text| text.capacity())
+        .sum::<usize>()
+            + std::mem::size_of::<Self>()
+    }
+
     /// Seconds between the first and the latest event.
     pub fn duration(&self) -> u32 {
         self.ended_at.saturating_sub(self.started_at)

@@ -70,6 +70,7 @@ pub fn range(
         };
         DateRange::ending(period, date)
     };
+    check_window(&range, local_date(now, site_tz))?;
     if range.days() > MAX_DAYS {
         return Err(QueryError::param(
             "date",
@@ -77,6 +78,26 @@ pub fn range(
         ));
     }
     Ok((period, range))
+}
+
+/// Earliest date a report may cover.
+pub const FIRST_REPORT_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(date) => date,
+    None => panic!("2000-01-01 is a date"),
+};
+
+/// Dates are answered from [`FIRST_REPORT_DATE`] to one year after today.
+fn check_window(range: &DateRange, today: NaiveDate) -> Result<(), QueryError> {
+    let latest = today + chrono::Days::new(366);
+    if range.first < FIRST_REPORT_DATE || range.last > latest {
+        return Err(QueryError::param(
+            "date",
+            format!(
+                "dates must lie between {FIRST_REPORT_DATE} and {latest} (one year from today)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Site, range and `filters`.

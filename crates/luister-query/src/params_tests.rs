@@ -81,6 +81,34 @@ fn periods_dates_and_custom_ranges() {
 }
 
 #[test]
+fn far_away_dates_are_refused_with_the_window() {
+    for (period, date) in [
+        ("custom", "-262143-01-01,-262143-01-07"),
+        ("custom", "1999-12-31,2000-01-02"),
+        ("custom", "2027-11-01,2027-11-30"),
+        ("day", "+262142-12-31"),
+        ("12mo", "2000-06-01"),
+        ("month", "9999-12-31"),
+    ] {
+        let message = err(timeseries(
+            site(),
+            &p(&[("period", period), ("date", date), ("interval", "week")]),
+            now(),
+        ));
+        assert!(
+            message.contains("dates must lie between 2000-01-01 and 2027-11-03"),
+            "{period} {date}: {message}"
+        );
+    }
+    assert!(aggregate(
+        site(),
+        &p(&[("period", "custom"), ("date", "2000-01-01,2000-01-31")]),
+        now()
+    )
+    .is_ok());
+}
+
+#[test]
 fn metrics_and_compare() {
     let q = aggregate(
         site(),

@@ -61,12 +61,25 @@ pub(crate) async fn post_event(
             actix_web::http::StatusCode::BAD_REQUEST,
             &reason.to_string(),
         ),
-        Err(IngestRefusal::Spool(e)) => error(
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            &e.to_string(),
-        ),
+        Err(IngestRefusal::Spool(e)) => unavailable(&e),
     }
 }
+
+/// 503 for a spool that cannot take more now; trackers and proxies may retry after a while.
+pub(crate) fn unavailable(e: &SpoolError) -> HttpResponse {
+    let mut response = error(
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        &e.to_string(),
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+    );
+    response
+}
+
+/// How long a refused sender should wait: a few flushes.
+const RETRY_AFTER_SECONDS: &str = "5";
 
 /// Why a request's events were refused as a whole.
 pub(crate) enum IngestRefusal {

@@ -8,7 +8,7 @@
 //! `{"status": "success", "tracked": n, "invalid": m}`; 400 JSON for a request that cannot
 //! be recorded (unknown `idsite` included), 503 when the spool refuses.
 
-use crate::collector::{error, ingest, request_context, IngestRefusal};
+use crate::collector::{error, ingest, request_context, unavailable, IngestRefusal};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -109,9 +109,7 @@ async fn store(state: &AppState, events: &[RawEvent]) -> Option<HttpResponse> {
         Err(IngestRefusal::Client(reason)) => {
             Some(error(StatusCode::BAD_REQUEST, &reason.to_string()))
         }
-        Err(IngestRefusal::Spool(e)) => {
-            Some(error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))
-        }
+        Err(IngestRefusal::Spool(e)) => Some(unavailable(&e)),
     }
 }
 

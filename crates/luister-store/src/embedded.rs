@@ -1,9 +1,17 @@
 //! Starts a private `clickhouse-server` on loopback, for `luister serve` without a
 //! configured URL and for tests. The server is a child process with its data under
 //! a directory we own; it is stopped when [`EmbeddedClickHouse`] is stopped or dropped.
+//!
+//! The server has one user, `luister`, with a generated password kept in the data
+//! directory (mode 0700, files 0600), reachable from loopback only: another local account
+//! can neither read the salts nor write a token. Before any credentials are sent, the
+//! listening socket is checked to belong to our child, so a process that took the port
+//! first is never talked to.
 
-use crate::StoreError;
+use crate::{ClickHouseSettings, StoreError};
+use sha2::{Digest, Sha256};
 use std::net::TcpListener;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,12 +20,17 @@ use tokio::process::{Child, Command};
 /// Where Debian's package puts the server binary.
 const DEBIAN_SERVER_PATH: &str = "/usr/sbin/clickhouse-server";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// The one user of the private server.
+pub const USER: &str = "luister";
+const PASSWORD_FILE: &str = "luister-password";
+const PID_FILE: &str = "luister-clickhouse.pid";
 
 /// A running private ClickHouse server.
 pub struct EmbeddedClickHouse {
     child: Option<Child>,
     http_port: u16,
     dir: PathBuf,
+    password: String,
 }
 
 impl EmbeddedClickHouse {
@@ -44,12 +57,15 @@ impl EmbeddedClickHouse {
             )
         })?;
         let dir = absolute(dir)?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io_error)?;
         std::fs::create_dir_all(dir.join("data")).map_err(io_error)?;
         stop_leftover(&dir).await;
+        let password = password(&dir)?;
+        write_private(&dir.join("users.xml"), &users_xml(&password))?;
         let http_port = free_port()?;
         let tcp_port = free_port()?;
         let config = dir.join("config.xml");
-        std::fs::write(&config, config_xml(&dir, http_port, tcp_port)).map_err(io_error)?;
+        write_private(&config, &config_xml(&dir, http_port, tcp_port))?;
         let child = Command::new(&binary)
             .arg(format!("--config-file={}", config.display()))
             .current_dir(&dir)
@@ -60,12 +76,13 @@ impl EmbeddedClickHouse {
             .spawn()
             .map_err(|e| StoreError::Embedded(format!("cannot start {}: {e}", binary.display())))?;
         if let Some(pid) = child.id() {
-            let _ = std::fs::write(dir.join("luister-clickhouse.pid"), pid.to_string());
+            let _ = std::fs::write(dir.join(PID_FILE), pid.to_string());
         }
         let mut server = Self {
             child: Some(child),
             http_port,
             dir,
+            password,
         };
         server.wait_ready().await?;
         Ok(server)
@@ -80,6 +97,39 @@ impl EmbeddedClickHouse {
         self.http_port
     }
 
+    /// How to reach the server as its user, in `database`.
+    pub fn settings(&self, database: &str) -> ClickHouseSettings {
+        ClickHouseSettings {
+            url: self.url(),
+            user: USER.into(),
+            password: self.password.clone(),
+            database: database.into(),
+        }
+    }
+
+    /// The settings of a private server that another process started in `dir` and still
+    /// runs there at `url`, when the port is really that process's.
+    pub fn running(dir: &Path, url: &str, database: &str) -> Option<ClickHouseSettings> {
+        let pid: u32 = std::fs::read_to_string(dir.join(PID_FILE))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let port: u16 = url.rsplit_once(':')?.1.parse().ok()?;
+        if !listener_owned_by(pid, port) {
+            return None;
+        }
+        Some(ClickHouseSettings {
+            url: url.into(),
+            user: USER.into(),
+            password: std::fs::read_to_string(dir.join(PASSWORD_FILE))
+                .ok()?
+                .trim()
+                .into(),
+            database: database.into(),
+        })
+    }
+
     /// Stops the server gracefully (SIGTERM, then SIGKILL after 20 s).
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -89,13 +139,13 @@ impl EmbeddedClickHouse {
                     .await
                     .is_ok()
                 {
-                    let _ = std::fs::remove_file(self.dir.join("luister-clickhouse.pid"));
+                    let _ = std::fs::remove_file(self.dir.join(PID_FILE));
                     return;
                 }
             }
             let _ = child.kill().await;
         }
-        let _ = std::fs::remove_file(self.dir.join("luister-clickhouse.pid"));
+        let _ = std::fs::remove_file(self.dir.join(PID_FILE));
     }
 
     /// Kills the server without a chance to clean up; for crash tests.
@@ -128,8 +178,9 @@ impl EmbeddedClickHouse {
 
     async fn wait_ready(&mut self) -> Result<(), StoreError> {
         let started = Instant::now();
+        let pid = self.child.as_ref().and_then(Child::id).unwrap_or(0);
         while started.elapsed() < START_TIMEOUT {
-            if ping(self.http_port).await {
+            if listener_owned_by(pid, self.http_port) && ping(self.http_port).await {
                 return Ok(());
             }
             if let Some(child) = self.child.as_mut() {
@@ -157,6 +208,114 @@ impl Drop for EmbeddedClickHouse {
     }
 }
 
+/// Whether process `pid` holds the socket listening on loopback `port` (Linux `/proc`).
+pub fn listener_owned_by(pid: u32, port: u16) -> bool {
+    if pid == 0 {
+        return false;
+    }
+    let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| listening_inodes(&text, port))
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|target| {
+            let target = target.to_string_lossy();
+            inodes
+                .iter()
+                .any(|inode| target == format!("socket:[{inode}]"))
+        })
+}
+
+/// Inodes of the sockets listening on `port` in a `/proc/net/tcp` table.
+fn listening_inodes(table: &str, port: u16) -> Vec<String> {
+    const LISTEN: &str = "0A";
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields.get(1)?.rsplit_once(':')?.1;
+            let listening = *fields.get(3)? == LISTEN;
+            (listening && u16::from_str_radix(local_port, 16).ok()? == port)
+                .then(|| fields.get(9).map(|inode| inode.to_string()))
+                .flatten()
+        })
+        .collect()
+}
+
+/// The server's password: made once, kept in the data directory readable by us only.
+fn password(dir: &Path) -> Result<String, StoreError> {
+    let path = dir.join(PASSWORD_FILE);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if existing.trim().len() >= 32 {
+            return Ok(existing.trim().into());
+        }
+    }
+    let password: String = (0..32)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect();
+    write_private(&path, &password)?;
+    Ok(password)
+}
+
+/// Writes `text` to a file only its owner may read (0600), replacing what was there.
+fn write_private(path: &Path, text: &str) -> Result<(), StoreError> {
+    use std::io::Write;
+    let _ = std::fs::remove_file(path);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_error)?;
+    file.write_all(text.as_bytes()).map_err(io_error)
+}
+
+/// The server's users: `luister` with the password's hash, from loopback only.
+fn users_xml(password: &str) -> String {
+    let hash: String = Sha256::digest(password.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        r#"<?xml version="1.0"?>
+<yandex>
+    <profiles>
+        <default>
+            <max_memory_usage>10000000000</max_memory_usage>
+            <load_balancing>random</load_balancing>
+        </default>
+    </profiles>
+    <users>
+        <{USER}>
+            <password_sha256_hex>{hash}</password_sha256_hex>
+            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </{USER}>
+    </users>
+    <quotas>
+        <default>
+            <interval>
+                <duration>3600</duration>
+                <queries>0</queries>
+                <errors>0</errors>
+                <result_rows>0</result_rows>
+                <read_rows>0</read_rows>
+                <execution_time>0</execution_time>
+            </interval>
+        </default>
+    </quotas>
+</yandex>
+"#
+    )
+}
+
 /// Answers whether `GET /ping` on the port says `Ok.`.
 async fn ping(port: u16) -> bool {
     let attempt = async {
@@ -180,7 +339,7 @@ async fn ping(port: u16) -> bool {
 
 /// A server left running by a crashed earlier run would hold the data directory's lock.
 async fn stop_leftover(dir: &Path) {
-    let pid_file = dir.join("luister-clickhouse.pid");
+    let pid_file = dir.join(PID_FILE);
     if let Ok(pid) = std::fs::read_to_string(&pid_file) {
         if let Ok(pid) = pid.trim().parse::<u32>() {
             let cmdline =
@@ -223,14 +382,10 @@ fn io_error(e: std::io::Error) -> StoreError {
     StoreError::Embedded(e.to_string())
 }
 
-/// A minimal config: loopback only, data and logs under `dir`, Debian's users.xml.
+/// A minimal config: loopback only, data, logs and users under `dir`.
 fn config_xml(dir: &Path, http_port: u16, tcp_port: u16) -> String {
     let dir = dir.display();
-    let users = if Path::new("/etc/clickhouse-server/users.xml").is_file() {
-        "/etc/clickhouse-server/users.xml".to_string()
-    } else {
-        format!("{dir}/users.xml")
-    };
+    let users = format!("{dir}/users.xml");
     format!(
         r#"<?xml version="1.0"?>
 <yandex>
@@ -256,4 +411,28 @@ fn config_xml(dir: &Path, http_port: u16, tcp_port: u16) -> String {
 </yandex>
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_sockets_are_found_by_port() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0
+   1: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4343 1 0
+   2: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4444 1 0";
+        assert_eq!(listening_inodes(table, 8080), vec!["4242".to_string()]);
+        assert!(listening_inodes(table, 9000).is_empty());
+    }
+
+    #[test]
+    fn our_own_listener_is_recognised() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(listener_owned_by(std::process::id(), port));
+        assert!(!listener_owned_by(1, port));
+        assert!(!listener_owned_by(0, port));
+    }
 }
