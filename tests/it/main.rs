@@ -3,6 +3,7 @@
 mod cli;
 mod collector;
 mod durability;
+mod hardening;
 mod import;
 mod matomo;
 mod query_api;

@@ -41,6 +41,8 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     pub spool_dir: tempfile::TempDir,
     pub http: reqwest::Client,
+    /// Changes to the default [`TestApp::settings`], applied at every (re)start.
+    pub tweak: fn(&mut ServerSettings),
 }
 
 impl TestApp {
@@ -51,6 +53,16 @@ impl TestApp {
 
     /// Like [`TestApp::start`], on a given database.
     pub async fn start_on(db: TestDb, now: DateTime<Utc>, sites: &[Site]) -> Self {
+        Self::start_tweaked(db, now, sites, |_| {}).await
+    }
+
+    /// Like [`TestApp::start_on`], with `tweak` applied to the server settings.
+    pub async fn start_tweaked(
+        db: TestDb,
+        now: DateTime<Utc>,
+        sites: &[Site],
+        tweak: fn(&mut ServerSettings),
+    ) -> Self {
         for site in sites {
             db.store.add_site(site).await.expect("add site");
         }
@@ -63,18 +75,26 @@ impl TestApp {
             clock,
             spool_dir,
             http: reqwest::Client::new(),
+            tweak,
         };
         app.restart_server().await;
         app
     }
 
     pub fn settings(&self) -> ServerSettings {
+        let mut settings = self.default_settings();
+        (self.tweak)(&mut settings);
+        settings
+    }
+
+    fn default_settings(&self) -> ServerSettings {
         ServerSettings {
             listen: "127.0.0.1:0".parse().expect("addr"),
             trusted_proxies: "127.0.0.1".parse().expect("proxies"),
             forwarded_header: Default::default(),
             anonymize_ip: false,
             query_limits: Default::default(),
+            visit_limits: Default::default(),
             max_event_body: 64 * 1024,
             admin_token: Some("test-admin-token".into()),
             spool: SpoolConfig {

@@ -402,6 +402,7 @@ fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
             max_execution_seconds: config.query.max_execution_seconds,
             max_memory_bytes: config.query.max_memory_bytes,
         },
+        visit_limits: Default::default(),
         max_event_body: 64 * 1024,
         admin_token: admin_token(std::env::var("LUISTER_ADMIN_TOKEN").ok())?,
         spool: SpoolConfig {

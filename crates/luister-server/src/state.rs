@@ -2,6 +2,7 @@
 
 use crate::background::SaltKeeper;
 use crate::{ForwardedHeader, TrustedProxies};
+use luister_ingest::sessionize::VisitLimits;
 use luister_ingest::validate::SiteRegistry;
 use luister_ingest::Pipeline;
 use luister_model::Clock;
@@ -22,6 +23,8 @@ pub struct ServerSettings {
     pub anonymize_ip: bool,
     /// Limits on the ClickHouse work of one API query.
     pub query_limits: QueryLimits,
+    /// Open visits kept in memory at most.
+    pub visit_limits: VisitLimits,
     /// Largest accepted collector body.
     pub max_event_body: usize,
     /// `LUISTER_ADMIN_TOKEN`: accepted as an admin bearer token.

@@ -19,8 +19,8 @@ mod tokens;
 
 pub use client::{ClickHouseSettings, Store};
 pub use error::StoreError;
-pub use funnels::SavedFunnel;
-pub use goals::Goal;
+pub use funnels::{SavedFunnel, MAX_FUNNELS_PER_SITE};
+pub use goals::{Goal, MAX_GOALS_PER_SITE};
 pub use limits::{CancelOnDrop, QueryLimits};
 pub use migrate::MigrationReport;
 pub use sites::SiteRemoval;
