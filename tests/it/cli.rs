@@ -218,6 +218,28 @@ fn configuration_mistakes_are_clear_errors() {
         "{}",
         text(&output)
     );
+    let output = Command::new(binary())
+        .arg("config")
+        .env_clear()
+        .env("LUISTER_CLICKHOUSE_PASSWORD", "zeer-geheim-wachtwoord")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(!text(&output).contains("zeer-geheim"), "{}", text(&output));
+    assert!(text(&output).contains("(set, hidden)"), "{}", text(&output));
+    let output = Command::new(binary())
+        .arg("serve")
+        .env_clear()
+        .env("LUISTER_CLICKHOUSE_URL", &cli.url)
+        .env("LUISTER_ADMIN_TOKEN", "a")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("LUISTER_ADMIN_TOKEN is 1 characters; use at least 32"),
+        "{}",
+        text(&output)
+    );
 }
 
 /// `luister serve` as a child process on a free port, with a spool that only flushes on demand.

@@ -830,10 +830,78 @@ async fn a_flood_of_new_clients_keeps_the_visit_map_bounded() {
             .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
             .unwrap_or_else(|| panic!("{name} missing:\n{metrics}"))
     };
-    assert!(value("luister_open_visits ") <= 640);
+    assert!(value("luister_open_visits ") <= 640, "{metrics}");
     assert_eq!(
         value("luister_open_visits ") + value("luister_visits_evicted_total "),
         3_000
     );
     app.flushed().await;
+}
+
+#[tokio::test]
+async fn a_batch_clickhouse_refuses_for_good_is_quarantined_then_replayed() {
+    let app = app().await;
+    let page =
+        |i: u32| format!(r#"{{"n":"pageview","u":"https://enschede.nl/{i}","d":"enschede.nl"}}"#);
+    assert_eq!(app.send(&page(0), "192.0.2.1", FIREFOX).await.status(), 202);
+    app.flushed().await;
+    let client = app.store().client().clone();
+    let ddl = |sql: &'static str| {
+        let client = client.clone();
+        async move { client.query(sql).execute().await.unwrap() }
+    };
+    // A column of another type than Luister writes: every insert is refused as unreadable.
+    ddl("ALTER TABLE events MODIFY COLUMN value_cents String").await;
+    for i in 1..=2 {
+        assert_eq!(app.send(&page(i), "192.0.2.1", FIREFOX).await.status(), 202);
+    }
+    let spool_dir = app.spool_dir.path().to_path_buf();
+    let started = std::time::Instant::now();
+    while luister::spool::list(&spool_dir).unwrap().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nothing quarantined"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let quarantined = luister::spool::list(&spool_dir).unwrap();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].events, 2);
+    assert!(
+        quarantined[0].reason.contains("rejected"),
+        "{}",
+        quarantined[0].reason
+    );
+    assert!(app
+        .metrics()
+        .await
+        .contains("luister_spool_quarantined_segments_total 1"));
+    ddl("ALTER TABLE events MODIFY COLUMN value_cents Int64").await;
+    // The spool flows again behind the quarantined batch.
+    assert_eq!(app.send(&page(3), "192.0.2.1", FIREFOX).await.status(), 202);
+    app.flushed().await;
+    let replayed = luister::spool::replay(app.store(), &spool_dir, &[])
+        .await
+        .unwrap();
+    assert_eq!(replayed.len(), 1);
+    assert_eq!(replayed[0].outcome, Ok(2));
+    assert!(luister::spool::list(&spool_dir).unwrap().is_empty());
+    let paths = app
+        .db
+        .json_rows("SELECT pathname FROM events ORDER BY pathname")
+        .await;
+    assert_eq!(
+        paths,
+        vec![
+            json!({"pathname": "/0"}),
+            json!({"pathname": "/1"}),
+            json!({"pathname": "/2"}),
+            json!({"pathname": "/3"})
+        ]
+    );
+    // Replaying again finds nothing and stores nothing twice.
+    assert!(luister::spool::replay(app.store(), &spool_dir, &[])
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -43,6 +43,23 @@ pub enum Command {
     Token(TokenCommand),
     /// Print the effective configuration (after file and environment) and exit.
     Config,
+    /// Inspect and replay spool segments set aside in quarantine.
+    #[command(subcommand)]
+    Spool(SpoolCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SpoolCommand {
+    /// List the quarantined segments with their events and why they were set aside.
+    List,
+    /// Write quarantined segments to ClickHouse again (after fixing the cause); events already stored are skipped.
+    Replay {
+        /// Segment names from `luister spool list`.
+        names: Vec<String>,
+        /// Replay every quarantined segment.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,7 +202,58 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(command) => {
             with_database(&config, |db| async move { tokens(&db, command).await }).await
         }
+        Command::Spool(SpoolCommand::List) => list_quarantine(&config),
+        Command::Spool(SpoolCommand::Replay { names, all }) => {
+            if names.is_empty() && !all {
+                bail!("name the segments to replay (see `luister spool list`), or pass --all");
+            }
+            let spool_dir = config.data_dir.join("spool");
+            with_database(&config, |db| async move {
+                replay_quarantine(&db, &spool_dir, &names).await
+            })
+            .await
+        }
     }
+}
+
+fn list_quarantine(config: &Config) -> anyhow::Result<ExitCode> {
+    let segments = crate::spool::list(&config.data_dir.join("spool"))?;
+    if segments.is_empty() {
+        println!("no quarantined segments");
+    }
+    for s in segments {
+        println!(
+            "{}\t{} events\t{} visit changes\t{} damaged lines\t{}",
+            s.name, s.events, s.visit_changes, s.damaged, s.reason
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn replay_quarantine(
+    db: &Database,
+    spool_dir: &std::path::Path,
+    names: &[String],
+) -> anyhow::Result<ExitCode> {
+    let replayed = crate::spool::replay(&db.store, spool_dir, names).await?;
+    let mut failed = false;
+    for r in &replayed {
+        match &r.outcome {
+            Ok(stored) => println!("{}: {stored} events stored", r.name),
+            Err(why) => {
+                failed = true;
+                println!("{}: refused again, kept: {why}", r.name);
+            }
+        }
+    }
+    if replayed.is_empty() {
+        println!("nothing to replay");
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Opens the database, runs `f`, and closes the database (stopping an embedded server) whatever happened.

@@ -7,3 +7,4 @@ pub mod database;
 pub mod demo;
 pub mod enrichment;
 pub mod import;
+pub mod spool;

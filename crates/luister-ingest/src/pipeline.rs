@@ -9,7 +9,7 @@ use crate::enrich::{
     BotDetector, BotReason, DataFiles, EnrichError, GeoLookup, ReferrerClassifier, UserAgentParser,
 };
 use crate::salts::{period_start, previous_period_start, visitor_id, SaltSource};
-use crate::sessionize::Sessionizer;
+use crate::sessionize::{Sessionizer, VisitLimits};
 use crate::validate::{validate, Invalid, SiteRegistry};
 use luister_model::{EventRecord, RawEvent, SessionRecord, Site, UNKNOWN_SEARCH_RESULTS};
 use std::borrow::Cow;
@@ -124,6 +124,12 @@ impl Pipeline {
             accept_missing_user_agent: false,
             anonymize_ip: false,
         }
+    }
+
+    /// Bounds the open visits kept in memory (see [`VisitLimits`]).
+    pub fn visit_limits(mut self, limits: VisitLimits) -> Self {
+        self.sessions = Sessionizer::with_limits(limits);
+        self
     }
 
     /// Shorten client addresses (IPv4 to /24, IPv6 to /64) before they are hashed or

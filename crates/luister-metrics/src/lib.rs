@@ -141,6 +141,17 @@ pub static HTTP_SECONDS: Lazy<HistogramVec> = Lazy::new(|| {
     )
 });
 
+/// Spool segments set aside in `spool/quarantine` (rejected for good, or damaged).
+pub static SPOOL_QUARANTINED: Lazy<IntCounter> = Lazy::new(|| {
+    register(
+        IntCounter::new(
+            "spool_quarantined_segments_total",
+            "Spool segments moved to quarantine: rejected by ClickHouse for good, or damaged",
+        )
+        .expect("metric"),
+    )
+});
+
 /// Visits open in this collector's memory.
 pub static OPEN_VISITS: Lazy<IntGauge> = Lazy::new(|| {
     register(IntGauge::new("open_visits", "Visits open in the collector's memory").expect("metric"))
@@ -174,6 +185,7 @@ pub fn init() {
     Lazy::force(&HTTP_REQUESTS);
     Lazy::force(&HTTP_SECONDS);
     Lazy::force(&OPEN_VISITS);
+    Lazy::force(&SPOOL_QUARANTINED);
     Lazy::force(&VISITS_EVICTED);
 }
 

@@ -7,33 +7,43 @@ use luister_ingest::validate::SiteRegistry;
 use luister_ingest::Pipeline;
 use luister_metrics as metrics;
 use luister_model::{Clock, SaltRotation};
-use luister_spool::{Batch, EventSink};
+use luister_spool::{Batch, EventSink, SinkError};
 use luister_store::{Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The spool flusher's sink: exactly-once inserts into ClickHouse.
-pub(crate) struct StoreSink {
+/// The spool flusher's sink: exactly-once inserts into ClickHouse. Also what
+/// `luister spool replay` writes quarantined segments with.
+pub struct StoreSink {
     pub store: Store,
     pub engine: luister_query::QueryEngine,
 }
 
 impl EventSink for StoreSink {
     /// Events first, then the visit changes they caused; returns events stored.
-    async fn write_batch(&self, batch: &Batch, retry: bool) -> Result<usize, String> {
+    async fn write_batch(&self, batch: &Batch, retry: bool) -> Result<usize, SinkError> {
         let stored = self
             .store
             .insert_events(&batch.events, retry)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(sink_error)?;
         self.store
             .insert_sessions(&batch.sessions, retry)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(sink_error)?;
         self.rebuild_late_days(batch)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| SinkError::Unavailable(e.to_string()))?;
         Ok(stored)
+    }
+}
+
+/// A refusal of the rows themselves is a rejection; anything else may pass later.
+fn sink_error(e: StoreError) -> SinkError {
+    if e.is_rejection() {
+        SinkError::Rejected(e.to_string())
+    } else {
+        SinkError::Unavailable(e.to_string())
     }
 }
 

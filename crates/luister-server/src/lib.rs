@@ -6,6 +6,7 @@
 
 pub mod api;
 mod background;
+pub use background::StoreSink;
 mod client_ip;
 mod collector;
 mod http_guard;

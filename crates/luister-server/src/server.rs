@@ -84,7 +84,9 @@ pub async fn start(
     });
     salts.refresh().await?;
     let pipeline = Arc::new(
-        Pipeline::new(sites.clone(), shared_salts, enrichers).anonymize_ip(settings.anonymize_ip),
+        Pipeline::new(sites.clone(), shared_salts, enrichers)
+            .anonymize_ip(settings.anonymize_ip)
+            .visit_limits(settings.visit_limits),
     );
     let now = clock.now().timestamp().max(0) as u32;
     seed_sessions(&store, &pipeline, now).await?;

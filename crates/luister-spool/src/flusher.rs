@@ -4,12 +4,27 @@ use crate::segment;
 use crate::Batch;
 use crate::Spool;
 use luister_metrics as metrics;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// Why a batch was not written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SinkError {
+    /// The sink could not be reached or was busy: try again later.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The sink refused this batch itself (a type error, a broken row): trying again will
+    /// not help; after [`MAX_REJECTIONS`] the batch is quarantined.
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+/// Attempts of a batch rejected by the sink before it is quarantined.
+pub const MAX_REJECTIONS: u32 = 3;
 
 /// Where batches go. `retry` says an earlier attempt of this batch may have landed
 /// (a failure with unknown outcome, or a segment left by a previous run), so the sink
@@ -19,7 +34,7 @@ pub trait EventSink: Send + Sync + 'static {
         &self,
         batch: &Batch,
         retry: bool,
-    ) -> impl Future<Output = Result<usize, String>> + Send;
+    ) -> impl Future<Output = Result<usize, SinkError>> + Send;
 }
 
 /// Flusher timing.
@@ -50,6 +65,8 @@ pub struct Flusher<S: EventSink> {
     config: FlusherConfig,
     /// Segments whose earlier attempt had an unknown outcome.
     uncertain: HashSet<PathBuf>,
+    /// Segments the sink rejected, and how often.
+    rejections: HashMap<PathBuf, u32>,
 }
 
 impl<S: EventSink> Flusher<S> {
@@ -65,6 +82,7 @@ impl<S: EventSink> Flusher<S> {
             sink,
             config,
             uncertain,
+            rejections: HashMap::new(),
         }
     }
 
@@ -123,10 +141,11 @@ impl<S: EventSink> Flusher<S> {
     }
 
     /// Writes every sealed segment, oldest first; stops at the first failure.
-    pub async fn flush_ready(&mut self) -> Result<usize, String> {
+    pub async fn flush_ready(&mut self) -> Result<usize, SinkError> {
+        let io = |e: &dyn std::fmt::Display| SinkError::Unavailable(e.to_string());
         let mut written = 0;
-        for path in self.spool.ready_segments().map_err(|e| e.to_string())? {
-            let (records, unreadable) = segment::read_segment(&path).map_err(|e| e.to_string())?;
+        for path in self.spool.ready_segments().map_err(|e| io(&e))? {
+            let (records, unreadable) = segment::read_segment(&path).map_err(|e| io(&e))?;
             if unreadable > 0 {
                 tracing::warn!("{}: skipped {unreadable} torn line(s)", path.display());
                 metrics::EVENTS_DROPPED
@@ -144,15 +163,32 @@ impl<S: EventSink> Flusher<S> {
                     metrics::CLICKHOUSE_ERRORS
                         .with_label_values(&["insert"])
                         .inc();
-                    self.uncertain.insert(path);
+                    self.uncertain.insert(path.clone());
+                    if let SinkError::Rejected(reason) = &e {
+                        let count = self.rejections.entry(path.clone()).or_default();
+                        *count += 1;
+                        if *count >= MAX_REJECTIONS {
+                            tracing::error!(
+                                "{}: rejected {count} times, moved to quarantine: {reason}",
+                                path.display()
+                            );
+                            self.spool
+                                .quarantine(&path, records.len(), &e.to_string())
+                                .map_err(|e| SinkError::Unavailable(e.to_string()))?;
+                            self.rejections.remove(&path);
+                            self.uncertain.remove(&path);
+                            continue;
+                        }
+                    }
                     return Err(e);
                 }
             }
             metrics::FLUSH_SECONDS.observe(started.elapsed().as_secs_f64());
             self.spool
                 .acknowledge(&path, records.len())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| io(&e))?;
             self.uncertain.remove(&path);
+            self.rejections.remove(&path);
             written += records.len();
         }
         Ok(written)
@@ -175,9 +211,12 @@ mod tests {
     }
 
     impl EventSink for MemorySink {
-        async fn write_batch(&self, batch: &Batch, retry: bool) -> Result<usize, String> {
+        async fn write_batch(&self, batch: &Batch, retry: bool) -> Result<usize, SinkError> {
             if self.failing.load(Ordering::Relaxed) {
-                return Err("down".into());
+                return Err(SinkError::Unavailable("down".into()));
+            }
+            if batch.events.iter().any(|e| e.event_id == REJECTED_ID) {
+                return Err(SinkError::Rejected("type mismatch".into()));
             }
             let mut rows = self.rows.lock().unwrap();
             rows.extend(batch.events.iter().map(|r| (r.event_id, retry)));
@@ -267,6 +306,68 @@ mod tests {
             spool.append(&record(2)),
             Err(crate::SpoolError::Full(_))
         ));
+    }
+
+    const REJECTED_ID: u64 = 666;
+
+    #[tokio::test]
+    async fn a_batch_rejected_for_good_is_quarantined_and_the_rest_flows() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Arc::new(Spool::open(config(dir.path())).unwrap());
+        let sink = MemorySink::default();
+        let mut flusher = Flusher::new(spool.clone(), sink.clone(), FlusherConfig::default());
+        for id in [1, REJECTED_ID, 3, 4, 5, 6] {
+            spool.append(&record(id)).unwrap();
+        }
+        for _ in 1..MAX_REJECTIONS {
+            assert!(matches!(
+                flusher.flush_ready().await,
+                Err(SinkError::Rejected(_))
+            ));
+        }
+        assert_eq!(flusher.flush_ready().await.unwrap(), 3);
+        let quarantined: Vec<_> = std::fs::read_dir(crate::quarantine_dir(dir.path()))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(quarantined.len(), 2, "{quarantined:?}");
+        assert!(quarantined.iter().any(|n| n.ends_with(".reason")));
+        let rows = sink.rows.lock().unwrap().clone();
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![4, 5, 6]);
+        assert_eq!(spool.stats().records(), 0);
+    }
+
+    #[tokio::test]
+    async fn segments_cut_anywhere_never_stop_the_start_and_keep_their_intact_lines() {
+        for cut in [1usize, 17, 100, 333, 517, 901] {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let spool = Spool::open(config(dir.path())).unwrap();
+                for id in 1..=3 {
+                    spool.append(&record(id)).unwrap();
+                }
+            }
+            let path = crate::segment::segment_path(dir.path(), 1, crate::segment::READY_SUFFIX);
+            let mut bytes = std::fs::read(&path).unwrap();
+            let cut = cut % bytes.len();
+            bytes.truncate(cut);
+            // A damaged byte in the middle of what remains, too.
+            if let Some(b) = bytes.get_mut(cut / 2) {
+                *b = b.wrapping_add(1);
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            let spool = Arc::new(Spool::open(config(dir.path())).expect("start never fails"));
+            let sink = MemorySink::default();
+            let mut flusher = Flusher::new(spool.clone(), sink.clone(), FlusherConfig::default());
+            let written = flusher.flush_ready().await.unwrap();
+            assert!(written < 3, "cut {cut}: {written}");
+            let quarantine = crate::quarantine_dir(dir.path());
+            let kept = std::fs::read_dir(&quarantine).map_or(0, |d| d.count());
+            assert!(
+                written == 2 || kept > 0,
+                "cut {cut}: damage must be set aside"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,6 @@ mod flusher;
 mod segment;
 mod spool;
 
-pub use flusher::{EventSink, Flusher, FlusherConfig};
-pub use segment::{Batch, SpoolRecord};
-pub use spool::{FsyncPolicy, Spool, SpoolConfig, SpoolError, SpoolStats};
+pub use flusher::{EventSink, Flusher, FlusherConfig, SinkError, MAX_REJECTIONS};
+pub use segment::{read_segment, Batch, SpoolRecord};
+pub use spool::{quarantine_dir, FsyncPolicy, Spool, SpoolConfig, SpoolError, SpoolStats};

@@ -1,4 +1,6 @@
-//! One spool segment: a file of JSON lines, one [`SpoolRecord`] per line.
+//! One spool segment: a file of lines, one [`SpoolRecord`] per line, each its CRC-32 in
+//! hex, a space and its JSON (`1a2b3c4d {"e":…}`), so a damaged line is found, not stored.
+//! Lines without a checksum (segments of earlier releases) are read as plain JSON.
 //!
 //! `*.open` is being appended to; `*.ready` is sealed and waits for the sink.
 //! Segment names carry a sequence number so they are written in arrival order.
@@ -58,14 +60,19 @@ impl Batch {
         }
     }
 
-    /// The JSON lines of this batch, events first.
+    /// The checksummed lines of this batch, events first.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        for event in &self.events {
-            serde_json::to_writer(&mut *out, &SpoolRecordRef::Event(event))?;
-            out.push(b'\n');
-        }
-        for session in &self.sessions {
-            serde_json::to_writer(&mut *out, &SpoolRecordRef::Session(session))?;
+        let records = self
+            .events
+            .iter()
+            .map(SpoolRecordRef::Event)
+            .chain(self.sessions.iter().map(SpoolRecordRef::Session));
+        let mut json = Vec::with_capacity(512);
+        for record in records {
+            json.clear();
+            serde_json::to_writer(&mut json, &record)?;
+            out.extend_from_slice(format!("{:08x} ", crc32fast::hash(&json)).as_bytes());
+            out.extend_from_slice(&json);
             out.push(b'\n');
         }
         Ok(())
@@ -81,8 +88,8 @@ enum SpoolRecordRef<'a> {
     Session(&'a SessionRecord),
 }
 
-/// Reads a sealed segment. A torn last line (a crash mid-write of an event that was
-/// never acknowledged) is skipped and counted.
+/// Reads a segment. A line that is torn (a crash mid-write of an event that was never
+/// acknowledged) or damaged (its checksum does not match) is skipped and counted.
 pub fn read_segment(path: &Path) -> std::io::Result<(Batch, usize)> {
     let file = std::fs::File::open(path)?;
     let mut records = Batch::default();
@@ -92,12 +99,25 @@ pub fn read_segment(path: &Path) -> std::io::Result<(Batch, usize)> {
         if line.is_empty() {
             continue;
         }
-        match serde_json::from_slice::<SpoolRecord>(&line) {
-            Ok(record) => records.push(record),
-            Err(_) => unreadable += 1,
+        match decode_line(&line) {
+            Some(record) => records.push(record),
+            None => unreadable += 1,
         }
     }
     Ok((records, unreadable))
+}
+
+/// One line: `crc32hex json`, or bare JSON from an earlier release.
+fn decode_line(line: &[u8]) -> Option<SpoolRecord> {
+    let json = match line.get(8) {
+        Some(b' ') => {
+            let expected = u32::from_str_radix(std::str::from_utf8(&line[..8]).ok()?, 16).ok()?;
+            let json = &line[9..];
+            (crc32fast::hash(json) == expected).then_some(json)?
+        }
+        _ => line,
+    };
+    serde_json::from_slice(json).ok()
 }
 
 /// The sealed segments in `dir`, oldest first.
@@ -109,4 +129,36 @@ pub fn ready_segments(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         .collect();
     found.sort();
     Ok(found.into_iter().map(|(_, p)| p).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_lines_are_found_by_their_checksum() {
+        let batch = Batch {
+            events: vec![EventRecord {
+                event_id: 7,
+                pathname: "/schulden".into(),
+                ..Default::default()
+            }],
+            sessions: Vec::new(),
+        };
+        let mut bytes = Vec::new();
+        batch.encode(&mut bytes).unwrap();
+        assert_eq!(
+            decode_line(&bytes[..bytes.len() - 1]),
+            Some(SpoolRecord::Event(batch.events[0].clone()))
+        );
+        // One flipped letter still parses as JSON, but not past the checksum.
+        let text = String::from_utf8(bytes.clone())
+            .unwrap()
+            .replace("/schulden", "/schuldem");
+        assert_eq!(decode_line(text.trim_end().as_bytes()), None);
+        // A line of an earlier release (no checksum) is read as before.
+        let legacy = serde_json::to_vec(&SpoolRecord::Event(batch.events[0].clone())).unwrap();
+        assert!(decode_line(&legacy).is_some());
+        assert_eq!(decode_line(b"0000 torn"), None);
+    }
 }

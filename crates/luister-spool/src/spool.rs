@@ -116,7 +116,10 @@ impl Spool {
         }
         let ready = segment::ready_segments(&config.dir)?;
         for path in &ready {
-            let (records, _) = segment::read_segment(path)?;
+            let (records, damaged) = segment::read_segment(path)?;
+            if damaged > 0 {
+                set_aside_damaged(&config.dir, path, &records, damaged)?;
+            }
             stats.add(records.len() as u64, std::fs::metadata(path)?.len());
         }
         metrics::SPOOL_SEGMENTS.set(ready.len() as i64);
@@ -214,6 +217,17 @@ impl Spool {
         Ok(())
     }
 
+    /// Moves a segment the sink keeps rejecting out of the way (to `quarantine/`, with the
+    /// reason beside it), so the batches behind it flow again; nothing is deleted.
+    pub fn quarantine(&self, path: &Path, records: usize, reason: &str) -> Result<(), SpoolError> {
+        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        move_to_quarantine(&self.config.dir, path, reason)?;
+        metrics::SPOOL_SEGMENTS.dec();
+        metrics::SPOOL_QUARANTINED.inc();
+        self.stats.remove(records as u64, bytes);
+        Ok(())
+    }
+
     fn new_segment(&self) -> Result<OpenSegment, SpoolError> {
         let sequence = self.next_sequence.fetch_add(1, Ordering::Relaxed);
         let path = segment::segment_path(&self.config.dir, sequence, OPEN_SUFFIX);
@@ -240,4 +254,58 @@ impl Spool {
         }
         Ok(())
     }
+}
+
+/// Where segments that cannot be written are kept: `<spool>/quarantine`.
+pub fn quarantine_dir(spool_dir: &Path) -> PathBuf {
+    spool_dir.join("quarantine")
+}
+
+/// Moves `path` into the quarantine folder with `<name>.reason` beside it.
+fn move_to_quarantine(spool_dir: &Path, path: &Path, reason: &str) -> std::io::Result<()> {
+    let folder = quarantine_dir(spool_dir);
+    std::fs::create_dir_all(&folder)?;
+    let name = path.file_name().unwrap_or_default();
+    let mut target = folder.join(name);
+    if target.exists() {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        target = folder.join(format!("{}.{stamp}", name.to_string_lossy()));
+    }
+    std::fs::rename(path, &target)?;
+    let mut reason_path = target.into_os_string();
+    reason_path.push(".reason");
+    std::fs::write(reason_path, format!("{reason}\n"))
+}
+
+/// A segment with damaged lines found at start: the file goes to quarantine as it is
+/// (counted), and its intact records take its place, so one bad line neither stops the
+/// spool nor loses the lines around it.
+fn set_aside_damaged(
+    spool_dir: &Path,
+    path: &Path,
+    intact: &Batch,
+    damaged: usize,
+) -> Result<(), SpoolError> {
+    tracing::warn!(
+        "{}: {damaged} damaged line(s); the segment is kept in quarantine",
+        path.display()
+    );
+    metrics::EVENTS_DROPPED
+        .with_label_values(&["spool_damaged_line"])
+        .inc_by(damaged as u64);
+    move_to_quarantine(
+        spool_dir,
+        path,
+        &format!("{damaged} damaged line(s) found at start; intact lines were kept in the spool"),
+    )?;
+    metrics::SPOOL_QUARANTINED.inc();
+    let mut bytes = Vec::new();
+    intact.encode(&mut bytes).map_err(std::io::Error::other)?;
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, &bytes)?;
+    std::fs::rename(&partial, path)?;
+    Ok(())
 }
