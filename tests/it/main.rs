@@ -1,5 +1,6 @@
 //! Luister's integration tests: real ClickHouse, real HTTP. One binary, one module per area.
 
+mod access;
 mod cli;
 mod collector;
 mod durability;

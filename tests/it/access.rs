@@ -1,0 +1,235 @@
+//! The access matrix: every route of the OpenAPI document, called as anonymous, a `read`
+//! and a `write` token of site A, a token of site B and an admin, answers as designed.
+
+use chrono::{DateTime, Utc};
+use luister_model::Site;
+use luister_store::TokenScope;
+use luister_tests::app::TestApp;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const A: &str = "enschede.nl";
+const B: &str = "hoorn.nl";
+const ADMIN: &str = "test-admin-token";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    ReadA,
+    WriteA,
+    TokenOfB,
+    Admin,
+}
+
+/// What a route needs of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Nothing,
+    ReadA,
+    WriteA,
+    Admin,
+}
+
+fn expected(needs: Needs, who: Who) -> u16 {
+    match (needs, who) {
+        (Needs::Nothing, _) => 200,
+        (_, Who::Anonymous) => 401,
+        (_, Who::Admin) => 200,
+        (Needs::Admin, _) => 403,
+        // Another site's data does not exist for this caller.
+        (_, Who::TokenOfB) => 404,
+        (Needs::WriteA, Who::ReadA) => 403,
+        _ => 200,
+    }
+}
+
+/// A concrete request for a route of the document: path, body, and what it needs.
+fn request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs) {
+    let period = format!("site_id={A}&period=day&date=2026-11-02");
+    let funnel = json!({"name": "matrix", "steps": [{"page": "/"}, {"event": "Aanvraag"}]});
+    match (method, path) {
+        ("get", "/openapi.json") => (path.into(), None, Needs::Nothing),
+        ("get", "/stats/realtime/visitors") => (format!("{path}?site_id={A}"), None, Needs::ReadA),
+        (
+            "get",
+            "/stats/aggregate"
+            | "/stats/timeseries"
+            | "/search/terms"
+            | "/search/zero-results"
+            | "/search/new"
+            | "/goals/value",
+        ) => (format!("{path}?{period}"), None, Needs::ReadA),
+        ("get", "/stats/breakdown") => (
+            format!("{path}?{period}&property=event:page"),
+            None,
+            Needs::ReadA,
+        ),
+        ("get", "/search/after") => (format!("{path}?{period}&term=huur"), None, Needs::ReadA),
+        ("post", "/funnels/query") => (
+            path.into(),
+            Some(
+                json!({"site_id": A, "period": "day", "date": "2026-11-02", "steps": [{"page": "/"}, {"event": "x"}]}),
+            ),
+            Needs::ReadA,
+        ),
+        ("get", "/funnels/{id}") => (
+            format!("/funnels/{}?period=day&date=2026-11-02", ids.funnel),
+            None,
+            Needs::ReadA,
+        ),
+        ("get", "/sites") => (path.into(), None, Needs::Admin),
+        ("post", "/sites") => (
+            path.into(),
+            Some(json!({"domain": ids.new_site})),
+            Needs::Admin,
+        ),
+        ("delete", "/sites/{domain}") => {
+            (format!("/sites/{}", ids.doomed_site), None, Needs::Admin)
+        }
+        ("get", "/sites/{domain}/goals") => (format!("/sites/{A}/goals"), None, Needs::ReadA),
+        ("post", "/sites/{domain}/goals") => (
+            format!("/sites/{A}/goals"),
+            Some(json!({"event_name": ids.new_site, "value_eur": 5})),
+            Needs::WriteA,
+        ),
+        ("delete", "/sites/{domain}/goals/{id}") => (
+            format!("/sites/{A}/goals/{}", ids.goal),
+            None,
+            Needs::WriteA,
+        ),
+        ("get", "/sites/{domain}/funnels") => (format!("/sites/{A}/funnels"), None, Needs::ReadA),
+        ("post", "/sites/{domain}/funnels") => {
+            (format!("/sites/{A}/funnels"), Some(funnel), Needs::WriteA)
+        }
+        ("delete", "/sites/{domain}/funnels/{id}") => (
+            format!("/sites/{A}/funnels/{}", ids.funnel),
+            None,
+            Needs::WriteA,
+        ),
+        _ => panic!("{method} {path} is not in the access matrix: add it with what it needs"),
+    }
+}
+
+/// Things a call may use up (a delete), made fresh for every caller.
+struct Ids {
+    goal: String,
+    funnel: String,
+    new_site: String,
+    doomed_site: String,
+}
+
+async fn fresh_ids(app: &TestApp, n: usize) -> Ids {
+    let store = app.store();
+    let goal = store
+        .add_goal(&luister_store::Goal {
+            site_id: A.into(),
+            id: String::new(),
+            event_name: format!("doel{n}"),
+            page_path: String::new(),
+            display_name: String::new(),
+            value_cents: 0,
+            minutes_saved: 0.0,
+        })
+        .await
+        .unwrap();
+    let funnel = store
+        .add_funnel(&luister_store::SavedFunnel {
+            site_id: A.into(),
+            id: String::new(),
+            name: format!("trechter {n}"),
+            definition: json!({"steps": [{"page": "/"}, {"event": "x"}], "window_seconds": 3600, "filters": "", "breakdown": null}).to_string(),
+        })
+        .await
+        .unwrap();
+    let doomed_site = format!("weg{n}.nl");
+    store
+        .add_site(&Site::new(doomed_site.clone()))
+        .await
+        .unwrap();
+    Ids {
+        goal: goal.id,
+        funnel: funnel.id,
+        new_site: format!("nieuw{n}.nl"),
+        doomed_site,
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_each_caller_as_designed() {
+    let now: DateTime<Utc> = "2026-11-02T12:00:00Z".parse().unwrap();
+    let app = TestApp::start(now, &[Site::new(A), Site::new(B)]).await;
+    let store = app.store();
+    let read_a = store
+        .create_token("lezen", TokenScope::Read, vec![A.into()])
+        .await
+        .unwrap();
+    let write_a = store
+        .create_token("schrijven", TokenScope::Write, vec![A.into()])
+        .await
+        .unwrap();
+    let token_b = store
+        .create_token("hoorn", TokenScope::Write, vec![B.into()])
+        .await
+        .unwrap();
+    let (_, doc) = call(&app, Method::GET, None, "/openapi.json", None).await;
+    let callers = [
+        (Who::Anonymous, None),
+        (Who::ReadA, Some(read_a.as_str())),
+        (Who::WriteA, Some(write_a.as_str())),
+        (Who::TokenOfB, Some(token_b.as_str())),
+        (Who::Admin, Some(ADMIN)),
+    ];
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for (n, (who, token)) in callers.into_iter().enumerate() {
+        let ids = fresh_ids(&app, n).await;
+        for (full, operations) in doc["paths"].as_object().unwrap() {
+            let path = full.strip_prefix(luister_server::api::PREFIX).unwrap();
+            for method in operations.as_object().unwrap().keys() {
+                let (target, body, needs) = request(method, path, &ids);
+                let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let (status, answer) = call(&app, http_method, token, &target, body).await;
+                let want = expected(needs, who);
+                // Creating answers 201, deleting a goal or funnel 204.
+                let ok = match want {
+                    200 => (200..300).contains(&status),
+                    want => status == want,
+                };
+                if !ok {
+                    wrong.push(format!(
+                        "{who:?} {method} {target}: {status} (want {want}) {answer}"
+                    ));
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(checked, 5 * luister_server::api::routes().len());
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    token: Option<&str>,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.http.request(
+        method,
+        format!("{}{}{path}", app.base, luister_server::api::PREFIX),
+    );
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
