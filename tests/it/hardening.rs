@@ -905,3 +905,86 @@ async fn a_batch_clickhouse_refuses_for_good_is_quarantined_then_replayed() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn clients_sites_and_failed_sign_ins_are_rate_limited() {
+    use luister_server::rate_limit::{Rate, RateLimits};
+    let app = TestApp::start_tweaked(TestDb::new().await, now(), &[Site::new(SITE)], |s| {
+        s.rate_limits = RateLimits {
+            collector_per_client: Rate {
+                per_second: 0.01,
+                burst: 5.0,
+            },
+            collector_per_site: Rate {
+                per_second: 0.01,
+                burst: 12.0,
+            },
+            auth_failures_per_client: Rate {
+                per_second: 0.01,
+                burst: 3.0,
+            },
+        };
+    })
+    .await;
+    let body = r#"{"n":"pageview","u":"https://enschede.nl/","d":"enschede.nl"}"#;
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(app.send(body, "192.0.2.1", FIREFOX).await.status().as_u16());
+    }
+    assert_eq!(statuses, vec![202, 202, 202, 202, 202, 429, 429]);
+    let limited = app.send(body, "192.0.2.1", FIREFOX).await;
+    let wait: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=100).contains(&wait), "{wait}");
+    assert!(limited.text().await.unwrap().contains("this client"));
+    // Another client is not held back by the first, until the site's own limit.
+    let mut others = Vec::new();
+    for i in 2..12 {
+        others.push(
+            app.send(body, &format!("192.0.2.{i}"), FIREFOX)
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        others.iter().filter(|s| **s == 202).count(),
+        7,
+        "{others:?}"
+    );
+    let site_limited = app.send(body, "192.0.2.99", FIREFOX).await;
+    assert_eq!(site_limited.status(), 429);
+    assert!(site_limited.text().await.unwrap().contains("this site"));
+
+    // Three wrong tokens, then even the right one waits.
+    let aggregate = "/api/v1/stats/aggregate?site_id=enschede.nl&period=day";
+    for _ in 0..3 {
+        assert_eq!(
+            call(&app, Method::GET, Some("lst_wrong"), aggregate, None)
+                .await
+                .0,
+            401
+        );
+    }
+    let (status, body) = call(&app, Method::GET, Some("lst_wrong"), aggregate, None).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(
+        call(&app, Method::GET, Some(ADMIN), aggregate, None)
+            .await
+            .0,
+        429
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"luister_rate_limited_total{limit="client"} 3"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"luister_rate_limited_total{limit="auth"} 2"#),
+        "{metrics}"
+    );
+    app.flushed().await;
+}

@@ -95,6 +95,12 @@ impl TestApp {
             anonymize_ip: false,
             query_limits: Default::default(),
             visit_limits: Default::default(),
+            // Tests send many events from one address; the rate-limit test sets its own.
+            rate_limits: luister_server::rate_limit::RateLimits {
+                collector_per_client: luister_server::rate_limit::Rate::OFF,
+                collector_per_site: luister_server::rate_limit::Rate::OFF,
+                auth_failures_per_client: luister_server::rate_limit::Rate::OFF,
+            },
             max_event_body: 64 * 1024,
             admin_token: Some("test-admin-token".into()),
             spool: SpoolConfig {

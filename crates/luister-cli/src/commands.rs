@@ -471,6 +471,7 @@ fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
             max_memory_bytes: config.query.max_memory_bytes,
         },
         visit_limits: Default::default(),
+        rate_limits: config.rate_limits(),
         max_event_body: 64 * 1024,
         admin_token: admin_token(std::env::var("LUISTER_ADMIN_TOKEN").ok())?,
         spool: SpoolConfig {

@@ -2,6 +2,7 @@
 //! environment variables on top. Unknown keys and unknown `LUISTER_*` variables are
 //! errors, so a typo never silently falls back to a default.
 
+use luister_server::rate_limit::{Rate, RateLimits};
 use luister_server::{ForwardedHeader, TrustedProxies};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ pub struct Config {
     pub allow_headless: bool,
     pub clickhouse: ClickHouseConfig,
     pub query: QuerySettings,
+    pub rate_limit: RateLimitSettings,
     pub enrichment: EnrichmentConfig,
     pub spool: SpoolSettings,
 }
@@ -56,6 +58,28 @@ impl std::fmt::Debug for ClickHouseConfig {
             )
             .field("database", &self.database)
             .finish()
+    }
+}
+
+/// Rate limits; 0 turns one off.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    /// Events per second one client address may send (bursts of ten seconds' worth).
+    pub collector_per_client: f64,
+    /// Events per second one site may receive.
+    pub collector_per_site: f64,
+    /// Failed API authentications per minute from one address (bursts of 10).
+    pub auth_failures_per_minute: f64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            collector_per_client: 50.0,
+            collector_per_site: 50_000.0,
+            auth_failures_per_minute: 12.0,
+        }
     }
 }
 
@@ -113,6 +137,7 @@ impl Default for Config {
             allow_headless: false,
             clickhouse: ClickHouseConfig::default(),
             query: QuerySettings::default(),
+            rate_limit: RateLimitSettings::default(),
             enrichment: EnrichmentConfig::default(),
             spool: SpoolSettings::default(),
         }
@@ -196,6 +221,18 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "query.max_execution_seconds",
     ),
     ("LUISTER_QUERY_MAX_MEMORY_BYTES", "query.max_memory_bytes"),
+    (
+        "LUISTER_RATE_LIMIT_COLLECTOR_PER_CLIENT",
+        "rate_limit.collector_per_client",
+    ),
+    (
+        "LUISTER_RATE_LIMIT_COLLECTOR_PER_SITE",
+        "rate_limit.collector_per_site",
+    ),
+    (
+        "LUISTER_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE",
+        "rate_limit.auth_failures_per_minute",
+    ),
 ];
 
 /// Variables read elsewhere, allowed beside the configuration keys.
@@ -258,6 +295,17 @@ impl Config {
     fn check(&self) -> Result<(), ConfigError> {
         self.trusted_proxies()?;
         self.forwarded_header()?;
+        let rates = [
+            self.rate_limit.collector_per_client,
+            self.rate_limit.collector_per_site,
+            self.rate_limit.auth_failures_per_minute,
+        ];
+        if rates.iter().any(|r| !r.is_finite() || *r < 0.0) {
+            return Err(ConfigError::Invalid {
+                field: "rate_limit",
+                message: "rates are numbers, 0 (off) or more".into(),
+            });
+        }
         if self.query.max_execution_seconds == 0 {
             return Err(ConfigError::Invalid {
                 field: "query.max_execution_seconds",
@@ -277,6 +325,19 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// The rate limits as the server takes them.
+    pub fn rate_limits(&self) -> RateLimits {
+        let r = &self.rate_limit;
+        RateLimits {
+            collector_per_client: Rate::per_second(r.collector_per_client),
+            collector_per_site: Rate::per_second(r.collector_per_site),
+            auth_failures_per_client: Rate {
+                per_second: r.auth_failures_per_minute / 60.0,
+                burst: 10.0,
+            },
+        }
     }
 
     pub fn forwarded_header(&self) -> Result<ForwardedHeader, ConfigError> {
@@ -327,6 +388,14 @@ fn env_value(key: &str, value: &str) -> Result<toml::Value, String> {
             .ok()
             .filter(|v| v.as_integer().is_some_and(|n| n >= 0))
             .ok_or_else(|| format!("{key} must be a whole number, not {value:?}"))?,
+        "rate_limit.collector_per_client"
+        | "rate_limit.collector_per_site"
+        | "rate_limit.auth_failures_per_minute" => trimmed
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .map(toml::Value::Float)
+            .ok_or_else(|| format!("{key} must be a number, 0 or more, not {value:?}"))?,
         _ => toml::Value::String(value.into()),
     })
 }
@@ -423,6 +492,17 @@ mod tests {
             ForwardedHeader::Forwarded
         );
         assert_eq!(config.query.max_execution_seconds, 5);
+        let config = Config::load(
+            None,
+            env(&[("LUISTER_RATE_LIMIT_COLLECTOR_PER_CLIENT", "0")]),
+        )
+        .unwrap();
+        assert_eq!(config.rate_limit.collector_per_client, 0.0);
+        assert!(Config::load(
+            None,
+            env(&[("LUISTER_RATE_LIMIT_COLLECTOR_PER_SITE", "-1")])
+        )
+        .is_err());
     }
 
     #[test]

@@ -152,6 +152,20 @@ pub static SPOOL_QUARANTINED: Lazy<IntCounter> = Lazy::new(|| {
     )
 });
 
+/// Requests refused by a rate limit, by limit (`client`, `site`, `auth`).
+pub static RATE_LIMITED: Lazy<IntCounterVec> = Lazy::new(|| {
+    register(
+        IntCounterVec::new(
+            Opts::new(
+                "rate_limited_total",
+                "Requests refused with 429, by limit: client, site, auth",
+            ),
+            &["limit"],
+        )
+        .expect("metric"),
+    )
+});
+
 /// Visits open in this collector's memory.
 pub static OPEN_VISITS: Lazy<IntGauge> = Lazy::new(|| {
     register(IntGauge::new("open_visits", "Visits open in the collector's memory").expect("metric"))
@@ -185,6 +199,9 @@ pub fn init() {
     Lazy::force(&HTTP_REQUESTS);
     Lazy::force(&HTTP_SECONDS);
     Lazy::force(&OPEN_VISITS);
+    for limit in ["client", "site", "auth"] {
+        RATE_LIMITED.with_label_values(&[limit]);
+    }
     Lazy::force(&SPOOL_QUARANTINED);
     Lazy::force(&VISITS_EVICTED);
 }

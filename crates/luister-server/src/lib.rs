@@ -13,6 +13,7 @@ mod http_guard;
 mod http_metrics;
 mod matomo;
 mod ops;
+pub mod rate_limit;
 mod server;
 mod state;
 mod tracker;

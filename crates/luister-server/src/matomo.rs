@@ -8,7 +8,7 @@
 //! `{"status": "success", "tracked": n, "invalid": m}`; 400 JSON for a request that cannot
 //! be recorded (unknown `idsite` included), 503 when the spool refuses.
 
-use crate::collector::{error, ingest, request_context, unavailable, IngestRefusal};
+use crate::collector::{error, ingest, request_context};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -104,13 +104,10 @@ async fn store(state: &AppState, events: &[RawEvent]) -> Option<HttpResponse> {
     metrics::EVENTS_RECEIVED
         .with_label_values(&["matomo"])
         .inc_by(events.len() as u64);
-    match ingest(state, events).await {
-        Ok(_) => None,
-        Err(IngestRefusal::Client(reason)) => {
-            Some(error(StatusCode::BAD_REQUEST, &reason.to_string()))
-        }
-        Err(IngestRefusal::Spool(e)) => Some(unavailable(&e)),
-    }
+    ingest(state, events)
+        .await
+        .err()
+        .map(|refusal| refusal.response())
 }
 
 fn refuse(e: &MatomoError) -> HttpResponse {

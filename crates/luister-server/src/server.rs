@@ -1,6 +1,7 @@
 //! Starting and stopping the server: spool, pipeline, background upkeep, HTTP.
 
 use crate::background::{build_rollups, seed_sessions, upkeep, SaltKeeper, StoreSink};
+use crate::rate_limit::Limiters;
 use crate::state::{AppState, ServerSettings};
 use crate::{collector, http_guard, http_metrics, matomo, ops, tracker};
 use actix_cors::Cors;
@@ -126,6 +127,7 @@ pub async fn start(
         settings: settings.clone(),
         salts,
         sites,
+        limiters: Limiters::new(settings.rate_limits),
     });
     let app_state = state.clone();
     let body_limit = settings.max_event_body;

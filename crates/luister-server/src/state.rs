@@ -1,6 +1,7 @@
 //! What every handler can reach: the pipeline, the spool, the store, the clock.
 
 use crate::background::SaltKeeper;
+use crate::rate_limit::{Limiters, RateLimits};
 use crate::{ForwardedHeader, TrustedProxies};
 use luister_ingest::sessionize::VisitLimits;
 use luister_ingest::validate::SiteRegistry;
@@ -25,6 +26,8 @@ pub struct ServerSettings {
     pub query_limits: QueryLimits,
     /// Open visits kept in memory at most.
     pub visit_limits: VisitLimits,
+    /// Rate limits of the collector and of failed authentication.
+    pub rate_limits: RateLimits,
     /// Largest accepted collector body.
     pub max_event_body: usize,
     /// `LUISTER_ADMIN_TOKEN`: accepted as an admin bearer token.
@@ -47,6 +50,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub settings: ServerSettings,
     pub(crate) salts: Arc<SaltKeeper>,
+    pub(crate) limiters: Limiters,
     pub(crate) sites: Arc<SiteRegistry>,
 }
 

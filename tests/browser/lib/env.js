@@ -129,6 +129,8 @@ export async function startEnv() {
     LUISTER_DATA_DIR: dataDir,
     LUISTER_LISTEN: '127.0.0.1:0',
     LUISTER_SPOOL_MAX_BATCH_AGE_MS: '100',
+    // Every page of the suite comes from 127.0.0.1: no per-client limit.
+    LUISTER_RATE_LIMIT_COLLECTOR_PER_CLIENT: '0',
   });
   const stops = [];
   const stop = async () => {

@@ -5,14 +5,17 @@
 //! not found, exactly like an unknown site.
 
 use super::error::ApiError;
+use crate::rate_limit::{client_key, retry_after_secs};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{http::header, web, FromRequest, HttpRequest};
+use luister_metrics as metrics;
 use luister_model::Site;
 use luister_query::QueryError;
 use luister_store::{hash_token, TokenScope};
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Instant;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -124,9 +127,23 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
+        let client = state
+            .as_ref()
+            .map(|state| client_key(crate::collector::client_ip(req, state)));
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::BadRequest("server state missing".into()))?;
-            authenticate(state, token).await
+            let client = client.unwrap_or_else(|| client_key(None));
+            let failures = &state.limiters.auth_failures;
+            let now = Instant::now();
+            if let Err(wait) = failures.check(&client, now) {
+                metrics::RATE_LIMITED.with_label_values(&["auth"]).inc();
+                return Err(ApiError::TooManyFailures(retry_after_secs(wait)));
+            }
+            let caller = authenticate(state.clone(), token).await;
+            if matches!(caller, Err(ApiError::Unauthorized)) {
+                let _ = failures.take(&client, 1.0, now);
+            }
+            caller
         })
     }
 }

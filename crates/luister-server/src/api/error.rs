@@ -13,6 +13,8 @@ use serde_json::json;
 pub enum ApiError {
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    #[error("too many failed authentications from this address; try again in {0} s")]
+    TooManyFailures(u64),
     #[error("this endpoint needs an admin token")]
     AdminOnly,
     #[error("this token may only read; changing goals, funnels and actions needs a token with scope write")]
@@ -39,6 +41,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::TooManyFailures(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::AdminOnly | Self::ReadOnly => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Query(QueryError::InvalidParam { .. }) => StatusCode::BAD_REQUEST,
@@ -67,6 +70,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Self::TooManyFailures(seconds) = self {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.json(json!({ "error": message }))
     }
