@@ -78,6 +78,7 @@ fn request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs
             Needs::ReadA,
         ),
         ("get", "/sites") => (path.into(), None, Needs::Admin),
+        ("get", "/audit") => (format!("{path}?site_id={A}"), None, Needs::Admin),
         ("post", "/sites") => (
             path.into(),
             Some(json!({"domain": ids.new_site})),

@@ -988,3 +988,96 @@ async fn clients_sites_and_failed_sign_ins_are_rate_limited() {
     );
     app.flushed().await;
 }
+
+#[tokio::test]
+async fn admin_changes_are_in_the_audit_log() {
+    let app = app().await;
+    let goals = "/api/v1/sites/enschede.nl/goals";
+    let (_, goal) = call(
+        &app,
+        Method::POST,
+        Some(ADMIN),
+        goals,
+        Some(json!({"event_name": "Aanvraag"})),
+    )
+    .await;
+    let id = goal["id"].as_str().unwrap().to_string();
+    let writer = app
+        .store()
+        .create_token("webteam", TokenScope::Write, vec![SITE.into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        call(
+            &app,
+            Method::DELETE,
+            Some(&writer),
+            &format!("{goals}/{id}"),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    let (_, removed) = call(
+        &app,
+        Method::DELETE,
+        Some(ADMIN),
+        "/api/v1/sites/hoorn.nl",
+        None,
+    )
+    .await;
+    assert_eq!(removed["removed"], "hoorn.nl");
+    let (status, log) = call(&app, Method::GET, Some(ADMIN), "/api/v1/audit", None).await;
+    assert_eq!(status, 200, "{log}");
+    let entries: Vec<(String, String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["action"].as_str().unwrap().to_string(),
+                e["site_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("LUISTER_ADMIN_TOKEN", "goal.add", SITE),
+        ("token webteam", "goal.delete", SITE),
+        ("LUISTER_ADMIN_TOKEN", "site.remove", "hoorn.nl"),
+    ] {
+        let expected = (
+            expected.0.to_string(),
+            expected.1.to_string(),
+            expected.2.to_string(),
+        );
+        assert!(
+            entries.contains(&expected),
+            "{expected:?} not in {entries:?}"
+        );
+    }
+    assert!(
+        log.to_string().contains("2026") || log.to_string().contains("20"),
+        "{log}"
+    );
+    assert!(
+        !log.to_string().contains(&writer),
+        "a token must never be logged"
+    );
+    let (_, only_hoorn) = call(
+        &app,
+        Method::GET,
+        Some(ADMIN),
+        "/api/v1/audit?site_id=hoorn.nl",
+        None,
+    )
+    .await;
+    assert_eq!(only_hoorn.as_array().unwrap().len(), 1);
+    assert_eq!(
+        call(&app, Method::GET, Some(&writer), "/api/v1/audit", None)
+            .await
+            .0,
+        403
+    );
+}

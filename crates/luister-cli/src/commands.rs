@@ -236,6 +236,9 @@ async fn replay_quarantine(
     names: &[String],
 ) -> anyhow::Result<ExitCode> {
     let replayed = crate::spool::replay(&db.store, spool_dir, names).await?;
+    for r in replayed.iter().filter(|r| r.outcome.is_ok()) {
+        audit(db, "spool.replay", "", &r.name).await?;
+    }
     let mut failed = false;
     for r in &replayed {
         match &r.outcome {
@@ -275,6 +278,7 @@ async fn sites(db: &Database, command: SitesCommand) -> anyhow::Result<ExitCode>
         SitesCommand::Add(args) => {
             let site = site_from_args(args)?;
             db.store.add_site(&site).await?;
+            audit(db, "site.add", &site.domain, &site.domain).await?;
             println!(
                 "added {} (time zone {}, visitor ids rotate {})",
                 site.domain,
@@ -310,6 +314,7 @@ async fn sites(db: &Database, command: SitesCommand) -> anyhow::Result<ExitCode>
                 bail!("not removed: type the domain to confirm, or pass --yes");
             }
             let removed = db.store.remove_site(&domain).await?;
+            audit(db, "site.remove", &domain, &domain).await?;
             println!(
                 "removed {domain} with {} goals and {} saved funnels; {} tokens revoked, {} tokens keep their other sites",
                 removed.goals, removed.funnels, removed.tokens_revoked, removed.tokens_narrowed
@@ -317,6 +322,15 @@ async fn sites(db: &Database, command: SitesCommand) -> anyhow::Result<ExitCode>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records a change made on the command line, by the account that ran it.
+async fn audit(db: &Database, action: &str, site_id: &str, subject: &str) -> anyhow::Result<()> {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let entry = luister_store::AuditEntry::new(&format!("cli {user}"), action, site_id, subject);
+    Ok(db.store.audit(entry).await?)
 }
 
 /// Asks on the terminal (or reads standard input) for the domain to be typed again.
@@ -349,6 +363,8 @@ async fn tokens(db: &Database, command: TokenCommand) -> anyhow::Result<ExitCode
                 .store
                 .create_token(&args.name, scope, args.site.clone())
                 .await?;
+            let subject = format!("{} ({})", args.name, scope.as_str());
+            audit(db, "token.create", &args.site.join(","), &subject).await?;
             println!("{token}");
             let reach = if scope == TokenScope::Admin {
                 "every site".to_string()
@@ -377,6 +393,8 @@ async fn tokens(db: &Database, command: TokenCommand) -> anyhow::Result<ExitCode
         }
         TokenCommand::Revoke { token } => {
             let revoked = db.store.revoke_token(&token).await?;
+            let subject = format!("{} ({})", revoked.name, revoked.id);
+            audit(db, "token.revoke", &revoked.sites.join(","), &subject).await?;
             println!("revoked {} ({})", revoked.name, revoked.id);
         }
     }

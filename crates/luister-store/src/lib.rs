@@ -4,6 +4,7 @@
 //! its migrations, writing event batches exactly once, and the small tables (sites,
 //! salts, tokens, goals, funnels). It knows nothing of HTTP or of enrichment.
 
+mod audit;
 mod client;
 pub mod embedded;
 mod error;
@@ -17,6 +18,7 @@ pub mod schema;
 mod sites;
 mod tokens;
 
+pub use audit::AuditEntry;
 pub use client::{ClickHouseSettings, Store};
 pub use error::StoreError;
 pub use funnels::{SavedFunnel, MAX_FUNNELS_PER_SITE};

@@ -217,6 +217,22 @@ pub const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE tokens ADD COLUMN scope String DEFAULT 'read'",
         ],
     },
+    Migration {
+        version: 5,
+        name: "audit log",
+        statements: &[
+            // Who changed what and when; tokens appear by name and id only.
+            "CREATE TABLE IF NOT EXISTS audit_log (
+            at DateTime('UTC'),
+            actor String,
+            action String,
+            site_id String,
+            subject String
+        ) ENGINE = MergeTree()
+        PARTITION BY toYYYYMM(at)
+        ORDER BY (at, site_id)",
+        ],
+    },
 ];
 
 /// Rebuilds the visits of stored events (the sessions table is derived data).

@@ -32,6 +32,15 @@ impl Caller {
         self.admin || self.sites.iter().any(|s| s == domain)
     }
 
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> String {
+        if self.name == "LUISTER_ADMIN_TOKEN" {
+            self.name.clone()
+        } else {
+            format!("token {}", self.name)
+        }
+    }
+
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.admin {
             Ok(())

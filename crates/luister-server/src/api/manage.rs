@@ -5,7 +5,7 @@ use super::error::ApiError;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use luister_model::{SaltRotation, Site};
-use luister_store::{Goal, SavedFunnel};
+use luister_store::{AuditEntry, Goal, SavedFunnel};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -57,6 +57,7 @@ pub(super) async fn add_site(
     caller.require_admin()?;
     let site = body.into_inner().into_site()?;
     state.store.add_site(&site).await?;
+    audit(&state, &caller, "site.add", &site.domain, &site.domain).await?;
     state.reload_sites().await?;
     Ok(HttpResponse::Created().json(site))
 }
@@ -68,6 +69,7 @@ pub(super) async fn delete_site(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let removed = state.store.remove_site(&domain).await?;
+    audit(&state, &caller, "site.remove", &domain, &domain).await?;
     state.reload_sites().await?;
     Ok(HttpResponse::Ok().json(json!({
         "removed": *domain,
@@ -153,6 +155,8 @@ pub(super) async fn add_goal(
         .store
         .add_goal(&body.into_inner().into_goal(&site.domain)?)
         .await?;
+    let subject = format!("{} ({})", goal.id, goal.display_name);
+    audit(&state, &caller, "goal.add", &site.domain, &subject).await?;
     Ok(HttpResponse::Created().json(GoalBody::from_goal(goal)))
 }
 
@@ -173,6 +177,7 @@ pub(super) async fn delete_goal(
         return Err(luister_query::QueryError::NotFound { what: "goal", id }.into());
     }
     state.store.delete_goal(&site.domain, &id).await?;
+    audit(&state, &caller, "goal.delete", &site.domain, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -239,6 +244,8 @@ pub(super) async fn add_funnel(
         definition,
     };
     let saved = state.store.add_funnel(&saved).await?;
+    let subject = format!("{} ({})", saved.id, saved.name);
+    audit(&state, &caller, "funnel.add", &saved.site_id, &subject).await?;
     Ok(HttpResponse::Created().json(funnel_json(saved)))
 }
 
@@ -254,5 +261,55 @@ pub(super) async fn delete_funnel(
         _ => return Err(luister_query::QueryError::NotFound { what: "funnel", id }.into()),
     }
     state.store.delete_funnel(&site.domain, &id).await?;
+    audit(&state, &caller, "funnel.delete", &site.domain, &id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Records a change in the audit log.
+async fn audit(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    site_id: &str,
+    subject: &str,
+) -> Result<(), ApiError> {
+    let entry = AuditEntry::new(&caller.actor(), action, site_id, subject);
+    Ok(state.store.audit(entry).await?)
+}
+
+/// Query of `GET /api/v1/audit`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditQuery {
+    site_id: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/audit` (admin): the newest changes, who made them and when.
+pub(super) async fn audit_log(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest(
+            "invalid parameter limit: 1 to 1000".into(),
+        ));
+    }
+    let entries = state
+        .store
+        .audit_entries(query.site_id.as_deref().filter(|s| !s.is_empty()), limit)
+        .await?;
+    let rows: Vec<_> = entries
+        .into_iter()
+        .map(|e| {
+            let at = chrono::DateTime::from_timestamp(e.at.into(), 0)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            json!({"at": at, "actor": e.actor, "action": e.action, "site_id": e.site_id, "subject": e.subject})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(rows))
 }

@@ -86,6 +86,7 @@ pub fn routes() -> Vec<(&'static str, &'static str, Route)> {
             "/sites/{domain}/funnels/{id}",
             web::delete().to(manage::delete_funnel),
         ),
+        ("get", "/audit", web::get().to(manage::audit_log)),
         ("get", "/openapi.json", web::get().to(openapi::serve)),
     ]
 }

@@ -175,6 +175,9 @@ fn manage_paths() -> Value {
             "post": op("save a funnel", domain(), Some(json!({"$ref": "#/components/schemas/NewFunnel"})), ("201", response("the funnel", obj()))),
         },
         "/sites/{domain}/funnels/{id}": {"delete": op("delete a saved funnel", domain_id(), None, none())},
+        "/audit": {"get": op("changes to sites, goals and funnels: who, what, when (admin)",
+            vec![q("site_id", "only this site's changes"), q("limit", "newest entries, 1 to 1000 (default 100)")], None,
+            ("200", response("[{at, actor, action, site_id, subject}], newest first", json!({"type": "array", "items": obj()}))))},
         "/openapi.json": {"get": {"summary": "this document", "security": [], "responses": {"200": response("OpenAPI 3", obj())}}},
     })
 }
