@@ -175,6 +175,14 @@ async fn session_open_at_midnight_continues_and_old_salts_are_deleted() {
     let app = TestApp::start(at("2026-11-02T23:50:00Z"), &[Site::new("enschede.nl")]).await;
     let body = r#"{"n":"pageview","u":"https://enschede.nl/","d":"enschede.nl"}"#;
     app.send(body, "192.0.2.1", FIREFOX).await;
+    let salt_of_2_november = app
+        .store()
+        .list_salts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.rotation == "daily" && s.period_start_date().to_string() == "2026-11-02")
+        .expect("salt of the day");
     app.clock.set(at("2026-11-03T00:05:00Z"));
     app.send(body, "192.0.2.1", FIREFOX).await;
     app.flushed().await;
@@ -199,6 +207,37 @@ async fn session_open_at_midnight_continues_and_old_salts_are_deleted() {
         "old salts kept: {days:?}"
     );
     assert!(days.contains(&"2026-11-05".to_string()));
+    // Its key is in no table and no active part any more (48 hours after its day began).
+    let columns = app
+        .db
+        .json_rows("SELECT table, name FROM system.columns WHERE database = currentDatabase() AND type = 'UInt64'")
+        .await;
+    for column in &columns {
+        let (table, name) = (
+            column["table"].as_str().unwrap(),
+            column["name"].as_str().unwrap(),
+        );
+        let found: u64 = app
+            .store()
+            .client()
+            .query(&format!(
+                "SELECT count() FROM `{table}` WHERE `{name}` IN (?, ?)"
+            ))
+            .bind(salt_of_2_november.k0)
+            .bind(salt_of_2_november.k1)
+            .fetch_one()
+            .await
+            .unwrap();
+        assert_eq!(found, 0, "the old salt's key is in {table}.{name}");
+    }
+    let old_parts: u64 = app
+        .store()
+        .client()
+        .query("SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'salts' AND active AND partition LIKE '%daily%' AND (partition LIKE '%20261102%' OR partition LIKE '%20261103%')")
+        .fetch_one()
+        .await
+        .unwrap();
+    assert_eq!(old_parts, 0);
 }
 
 #[tokio::test]

@@ -1081,3 +1081,51 @@ async fn admin_changes_are_in_the_audit_log() {
         403
     );
 }
+
+#[tokio::test]
+async fn a_sites_retention_deletes_its_old_events_and_nothing_else() {
+    let db = TestDb::new().await;
+    let mut kept_short = Site::new(SITE);
+    kept_short.retention_months = 2;
+    db.store.add_site(&kept_short).await.unwrap();
+    db.store.add_site(&Site::new("hoorn.nl")).await.unwrap();
+    let line = |at: &str, domain: &str| {
+        json!({"timestamp": at, "domain": domain, "name": "pageview", "url": format!("https://{domain}/"),
+               "ip": "192.0.2.1", "user_agent": FIREFOX})
+        .to_string()
+    };
+    luister_tests::app::import_lines(
+        &db,
+        &[
+            line("2026-07-15T10:00:00Z", SITE),
+            line("2026-09-01T10:00:00Z", SITE),
+            line("2026-10-20T10:00:00Z", SITE),
+            line("2026-07-15T10:00:00Z", "hoorn.nl"),
+        ],
+    )
+    .await;
+    // The daily job runs when the server starts.
+    let app = TestApp::start_on(db, now(), &[]).await;
+    let count = |sql: &'static str| {
+        let client = app.store().client().clone();
+        async move { client.query(sql).fetch_one::<u64>().await.unwrap() }
+    };
+    let started = std::time::Instant::now();
+    while count("SELECT count() FROM events WHERE site_id = 'enschede.nl'").await > 1
+        || count("SELECT count() FROM sessions WHERE site_id = 'enschede.nl'").await > 1
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "old events remain"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        count("SELECT count() FROM events WHERE site_id = 'enschede.nl' AND toDate(timestamp) = '2026-10-20'").await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count() FROM events WHERE site_id = 'hoorn.nl'").await,
+        1
+    );
+}

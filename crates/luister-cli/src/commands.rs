@@ -162,6 +162,9 @@ pub struct SiteArgs {
     /// How often visitor ids change: daily (most private) or weekly (keeps multi-day funnels whole).
     #[arg(long, default_value = "daily", value_parser = ["daily", "weekly"])]
     pub salt_rotation: String,
+    /// Months of events to keep; older ones are deleted daily (0 keeps everything).
+    #[arg(long, default_value_t = 0)]
+    pub retention_months: u16,
 }
 
 /// Runs a parsed command line.
@@ -415,6 +418,7 @@ fn site_from_args(args: SiteArgs) -> anyhow::Result<Site> {
         .map(|h| h.to_ascii_lowercase())
         .collect();
     site.salt_rotation = SaltRotation::parse(&args.salt_rotation).context("salt rotation")?;
+    site.retention_months = args.retention_months;
     Ok(site)
 }
 

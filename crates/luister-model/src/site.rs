@@ -61,6 +61,8 @@ pub struct Site {
     /// Further hostnames whose pageviews belong to this site (e.g. `www.` or a campaign domain).
     pub extra_hosts: Vec<String>,
     pub salt_rotation: SaltRotation,
+    /// Months of events kept; older ones are deleted by a daily job. 0 keeps everything.
+    pub retention_months: u16,
 }
 
 impl Site {
@@ -77,6 +79,7 @@ impl Site {
             matomo_id: 0,
             extra_hosts: Vec::new(),
             salt_rotation: SaltRotation::Daily,
+            retention_months: 0,
         }
     }
 

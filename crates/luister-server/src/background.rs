@@ -175,6 +175,34 @@ pub(crate) async fn upkeep(
     }
 }
 
+/// How often sites' retention is applied.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+
+/// Deletes what each site keeps no longer (`retention_months`), at start and daily.
+pub(crate) async fn apply_retention(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(RETENTION_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let today = clock.now().date_naive();
+                let sites = store.list_sites().await.unwrap_or_default();
+                for site in sites.iter().filter(|s| s.retention_months > 0) {
+                    match store.apply_retention(site, today).await {
+                        Ok(0) => {}
+                        Ok(rows) => tracing::info!(site = %site.domain, rows, "retention: deleting old rows"),
+                        Err(e) => tracing::warn!(site = %site.domain, "retention: {e}"),
+                    }
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
 /// How often closed salt periods are looked for and rolled up.
 const ROLLUP_INTERVAL: Duration = Duration::from_secs(600);
 

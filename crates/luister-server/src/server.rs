@@ -1,6 +1,8 @@
 //! Starting and stopping the server: spool, pipeline, background upkeep, HTTP.
 
-use crate::background::{build_rollups, seed_sessions, upkeep, SaltKeeper, StoreSink};
+use crate::background::{
+    apply_retention, build_rollups, seed_sessions, upkeep, SaltKeeper, StoreSink,
+};
 use crate::rate_limit::Limiters;
 use crate::state::{AppState, ServerSettings};
 use crate::{collector, http_guard, http_metrics, matomo, ops, tracker};
@@ -109,6 +111,11 @@ pub async fn start(
         salts.clone(),
         pipeline.clone(),
         settings.site_refresh,
+        shutdown_rx.clone(),
+    ));
+    tokio::spawn(apply_retention(
+        store.clone(),
+        clock.clone(),
         shutdown_rx.clone(),
     ));
     tokio::spawn(build_rollups(

@@ -13,6 +13,7 @@ mod funnels;
 mod goals;
 mod limits;
 mod migrate;
+mod retention;
 pub mod salts;
 pub mod schema;
 mod sites;

@@ -233,6 +233,11 @@ pub const MIGRATIONS: &[Migration] = &[
         ORDER BY (at, site_id)",
         ],
     },
+    Migration {
+        version: 6,
+        name: "per-site retention",
+        statements: &["ALTER TABLE sites ADD COLUMN retention_months UInt16 DEFAULT 0"],
+    },
 ];
 
 /// Rebuilds the visits of stored events (the sessions table is derived data).

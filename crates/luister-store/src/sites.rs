@@ -15,6 +15,7 @@ struct SiteRow {
     salt_rotation: String,
     deleted: u8,
     version: u64,
+    retention_months: u16,
 }
 
 impl SiteRow {
@@ -29,6 +30,7 @@ impl SiteRow {
             salt_rotation: site.salt_rotation.as_str().into(),
             deleted: deleted.into(),
             version: version_now(),
+            retention_months: site.retention_months,
         }
     }
 
@@ -41,6 +43,7 @@ impl SiteRow {
             matomo_id: self.matomo_id,
             extra_hosts: self.extra_hosts,
             salt_rotation: SaltRotation::parse(&self.salt_rotation).unwrap_or_default(),
+            retention_months: self.retention_months,
         }
     }
 }

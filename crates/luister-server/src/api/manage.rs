@@ -20,6 +20,7 @@ pub(super) struct NewSite {
     matomo_id: Option<u32>,
     extra_hosts: Option<Vec<String>>,
     salt_rotation: Option<String>,
+    retention_months: Option<u16>,
 }
 
 impl NewSite {
@@ -37,6 +38,7 @@ impl NewSite {
         site.allowed_params = self.allowed_params.unwrap_or_default();
         site.matomo_id = self.matomo_id.unwrap_or(0);
         site.extra_hosts = self.extra_hosts.unwrap_or_default();
+        site.retention_months = self.retention_months.unwrap_or(0);
         Ok(site)
     }
 }
