@@ -4,6 +4,7 @@ mod access;
 mod cli;
 mod collector;
 mod durability;
+mod faults;
 mod hardening;
 mod import;
 mod matomo;

@@ -6,6 +6,7 @@
 
 pub mod decode;
 pub mod enrich;
+pub mod import_line;
 pub mod matomo;
 pub mod pipeline;
 pub mod salts;

@@ -86,6 +86,8 @@ struct OpenSegment {
     file: File,
     path: PathBuf,
     events: usize,
+    /// Bytes of whole lines written; a failed write is cut back to this.
+    bytes: u64,
     opened: Instant,
 }
 
@@ -165,10 +167,20 @@ impl Spool {
             *current = Some(self.new_segment()?);
         }
         let segment = current.as_mut().expect("just opened");
-        segment.file.write_all(&buffer)?;
-        if self.config.fsync == FsyncPolicy::Always {
-            segment.file.sync_data()?;
+        let written = segment.file.write_all(&buffer).and_then(|_| {
+            if self.config.fsync == FsyncPolicy::Always {
+                segment.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            // A full disk may take half a line: cut it off, or the next line would be glued
+            // to it and lost as damaged.
+            segment.file.set_len(segment.bytes)?;
+            return Err(e.into());
         }
+        segment.bytes += buffer.len() as u64;
         segment.events += records.len();
         self.stats.add(records.len() as u64, buffer.len() as u64);
         if segment.events >= self.config.max_batch_events {
@@ -239,6 +251,7 @@ impl Spool {
             file,
             path,
             events: 0,
+            bytes: 0,
             opened: Instant::now(),
         })
     }
