@@ -22,6 +22,9 @@ echo "==> Rust tests" >&2
 cargo build --quiet --bin luister
 cargo nextest run --workspace --no-fail-fast
 
+echo "==> fuzzing smoke (scripts/fuzz.sh for longer runs)" >&2
+bash scripts/fuzz.sh 20
+
 echo "==> tracker tests" >&2
 (cd tracker-js && npm test)
 

@@ -28,11 +28,12 @@ pub struct IngestArgs {
     pub port: u16,
 }
 
-const DOMAIN: &str = "bench.gemeente.nl";
+pub(crate) const DOMAIN: &str = "bench.gemeente.nl";
 
-struct Server {
-    child: Child,
-    _dir: PathBuf,
+/// A `luister serve` child with its data folder; stopped (SIGTERM) when dropped.
+pub(crate) struct Server {
+    pub child: Child,
+    pub dir: PathBuf,
 }
 
 impl Drop for Server {
@@ -45,12 +46,19 @@ impl Drop for Server {
     }
 }
 
-fn luister(args: &IngestArgs, dir: &std::path::Path) -> Command {
-    let mut command = Command::new(&args.luister_bin);
+/// Where the binary under test is and how to start it.
+pub(crate) struct Launch<'a> {
+    pub bin: &'a std::path::Path,
+    pub data_files: &'a std::path::Path,
+    pub port: u16,
+}
+
+fn luister(launch: &Launch, dir: &std::path::Path) -> Command {
+    let mut command = Command::new(launch.bin);
     command
         .env("LUISTER_DATA_DIR", dir)
-        .env("LUISTER_DATA_FILES", &args.data_files)
-        .env("LUISTER_LISTEN", format!("127.0.0.1:{}", args.port))
+        .env("LUISTER_DATA_FILES", launch.data_files)
+        .env("LUISTER_LISTEN", format!("127.0.0.1:{}", launch.port))
         // All load comes from one address here: measure the pipeline, not the limiter.
         .env("LUISTER_RATE_LIMIT_COLLECTOR_PER_CLIENT", "0")
         .env("LUISTER_RATE_LIMIT_COLLECTOR_PER_SITE", "0")
@@ -58,27 +66,32 @@ fn luister(args: &IngestArgs, dir: &std::path::Path) -> Command {
     command
 }
 
-pub async fn run(args: IngestArgs) -> Result<(), Box<dyn std::error::Error>> {
+/// Starts `luister serve` with a private ClickHouse in a fresh folder, adds the bench
+/// site and waits until it accepts events; returns the server, its base URL and a client.
+pub(crate) async fn launch(
+    launch: &Launch<'_>,
+    connections: usize,
+) -> Result<(Server, String, reqwest::Client), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("luister-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let child = luister(&args, &dir)
+    let child = luister(launch, &dir)
         .arg("serve")
         .stdout(Stdio::null())
         .spawn()?;
     let server = Server {
         child,
-        _dir: dir.clone(),
+        dir: dir.clone(),
     };
-    let base = format!("http://127.0.0.1:{}", args.port);
+    let base = format!("http://127.0.0.1:{}", launch.port);
     let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
+        .pool_max_idle_per_host(connections)
         .build()?;
     wait_until(
         || async { http.get(format!("{base}/health")).send().await.is_ok() },
         120,
     )
     .await?;
-    let status = luister(&args, &dir)
+    let status = luister(launch, &dir)
         .args(["sites", "add", DOMAIN])
         .stdout(Stdio::null())
         .status()?;
@@ -101,6 +114,20 @@ pub async fn run(args: IngestArgs) -> Result<(), Box<dyn std::error::Error>> {
         30,
     )
     .await?;
+    Ok((server, base, http))
+}
+
+pub async fn run(args: IngestArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let (server, base, http) = launch(
+        &Launch {
+            bin: &args.luister_bin,
+            data_files: &args.data_files,
+            port: args.port,
+        },
+        args.concurrency,
+    )
+    .await?;
+    let dir = server.dir.clone();
     let stored_before = metric(&http, &base, "luister_events_stored_total").await;
     println!(
         "sending {} events with {} connections to {base}",
@@ -211,7 +238,7 @@ fn report(
 }
 
 /// Sum of a metric's samples in `/metrics`.
-async fn metric(http: &reqwest::Client, base: &str, name: &str) -> f64 {
+pub(crate) async fn metric(http: &reqwest::Client, base: &str, name: &str) -> f64 {
     let Ok(response) = http.get(format!("{base}/metrics")).send().await else {
         return f64::NAN;
     };
@@ -225,7 +252,10 @@ async fn metric(http: &reqwest::Client, base: &str, name: &str) -> f64 {
         .sum()
 }
 
-async fn wait_until<F, Fut>(mut check: F, seconds: u64) -> Result<(), Box<dyn std::error::Error>>
+pub(crate) async fn wait_until<F, Fut>(
+    mut check: F,
+    seconds: u64,
+) -> Result<(), Box<dyn std::error::Error>>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -240,7 +270,7 @@ where
     Err("timed out waiting for the server".into())
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
+pub(crate) fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -252,7 +282,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn clickhouse_pid(dir: &std::path::Path) -> Option<u32> {
+pub(crate) fn clickhouse_pid(dir: &std::path::Path) -> Option<u32> {
     std::fs::read_to_string(dir.join("clickhouse/luister-clickhouse.pid"))
         .ok()?
         .trim()

@@ -5,6 +5,7 @@
 mod enrich;
 mod ingest;
 mod query_bench;
+mod soak;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,8 @@ enum Bench {
     Enrich(enrich::EnrichArgs),
     /// Import ~10 million synthetic events and time the dashboard overview, a funnel and search terms.
     Query(query_bench::QueryArgs),
+    /// A fixed event rate for minutes with ClickHouse frozen in the middle: RSS, spool, latency, loss.
+    Soak(soak::SoakArgs),
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,6 +43,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .enable_all()
             .build()?
             .block_on(query_bench::run(args)),
+        Bench::Soak(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(soak::run(args)),
     }
 }
 
