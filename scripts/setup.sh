@@ -46,6 +46,10 @@ if [ "$want_test" = 1 ]; then
         say "installing chDB (pip chdb-core) for the modern-ClickHouse SQL check"
         python3 -m pip install --quiet chdb-core
     fi
+    if ! command -v schemathesis >/dev/null 2>&1; then
+        say "installing schemathesis (pip) for the API contract test"
+        python3 -m pip install --quiet schemathesis
+    fi
     say "installing npm packages for the tracker and browser tests"
     (cd "$repo/tracker-js" && npm ci --no-audit --no-fund --silent)
     if [ -f "$repo/tests/browser/package-lock.json" ]; then

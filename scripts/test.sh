@@ -22,6 +22,9 @@ echo "==> Rust tests" >&2
 cargo build --quiet --bin luister
 cargo nextest run --workspace --no-fail-fast
 
+echo "==> API contract (schemathesis against a live server)" >&2
+LUISTER_BIN="$repo/target/debug/luister" bash tests/contract/run.sh
+
 echo "==> fuzzing smoke (scripts/fuzz.sh for longer runs)" >&2
 bash scripts/fuzz.sh 20
 

@@ -56,6 +56,7 @@ pub fn range(
             first: parse_date("date", a)?,
             last: parse_date("date", b)?,
         };
+        check_window(&range, local_date(now, site_tz))?;
         if range.first > range.last {
             return Err(QueryError::param(
                 "date",
@@ -68,9 +69,19 @@ pub fn range(
             Some(d) => parse_date("date", d)?,
             None => local_date(now, site_tz),
         };
-        DateRange::ending(period, date)
+        let today = local_date(now, site_tz);
+        check_window(
+            &DateRange {
+                first: date,
+                last: date,
+            },
+            today,
+        )?;
+        // A period reaching back before the first report date starts there.
+        let mut range = DateRange::ending(period, date);
+        range.first = range.first.max(FIRST_REPORT_DATE);
+        range
     };
-    check_window(&range, local_date(now, site_tz))?;
     if range.days() > MAX_DAYS {
         return Err(QueryError::param(
             "date",

@@ -9,6 +9,9 @@ pub enum StoreError {
     Unreachable { url: String, reason: String },
     #[error("site {0} already exists")]
     SiteExists(String),
+    /// A name that must be unique is taken.
+    #[error("{0}")]
+    Conflict(String),
     #[error("site {0} not found")]
     SiteNotFound(String),
     #[error("invalid {field}: {reason}")]

@@ -121,13 +121,10 @@ impl Store {
             });
         }
         if existing.iter().any(|g| g.display_name == goal.display_name) {
-            return Err(StoreError::Invalid {
-                field: "display_name",
-                reason: format!(
-                    "site {} already has a goal named {:?}",
-                    goal.site_id, goal.display_name
-                ),
-            });
+            return Err(StoreError::Conflict(format!(
+                "site {} already has a goal named {:?}",
+                goal.site_id, goal.display_name
+            )));
         }
         if goal.id.is_empty() {
             goal.id = format!("{:012x}", rand::random::<u64>() >> 16);

@@ -26,5 +26,5 @@ pub use funnels::{SavedFunnel, MAX_FUNNELS_PER_SITE};
 pub use goals::{Goal, MAX_GOALS_PER_SITE};
 pub use limits::{CancelOnDrop, QueryLimits};
 pub use migrate::MigrationReport;
-pub use sites::SiteRemoval;
+pub use sites::{is_site_domain, SiteRemoval};
 pub use tokens::{hash_token, TokenInfo, TokenScope, TOKEN_PREFIX};

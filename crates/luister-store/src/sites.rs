@@ -104,10 +104,10 @@ impl Store {
                 .into_iter()
                 .find(|s| s.matomo_id == site.matomo_id)
             {
-                return Err(StoreError::Invalid {
-                    field: "matomo_id",
-                    reason: format!("{} is already used by {}", site.matomo_id, other.domain),
-                });
+                return Err(StoreError::Conflict(format!(
+                    "matomo_id {} is already used by {}",
+                    site.matomo_id, other.domain
+                )));
             }
         }
         self.write_site(site, false).await
@@ -165,16 +165,29 @@ pub struct SiteRemoval {
     pub tokens_narrowed: usize,
 }
 
-fn validate_site(site: &Site) -> Result<(), StoreError> {
-    let domain_ok = !site.domain.is_empty()
-        && site.domain.len() <= 253
-        && site
-            .domain
+/// Whether `domain` is a lower-case host name as sites are registered under.
+pub fn is_site_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+}
+
+/// Whether `name` can be a URL parameter name in `search_params` or `allowed_params`.
+pub fn is_param_name(name: &str) -> bool {
+    (1..=60).contains(&name.len())
+        && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        && site.domain.contains('.')
-        && site.domain == site.domain.to_ascii_lowercase();
-    if !domain_ok {
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '[' | ']'))
+}
+
+fn validate_site(site: &Site) -> Result<(), StoreError> {
+    if !is_site_domain(&site.domain) {
         return Err(StoreError::Invalid {
             field: "domain",
             reason: format!(
@@ -192,5 +205,27 @@ fn validate_site(site: &Site) -> Result<(), StoreError> {
             ),
         });
     }
+    if let Some(host) = site.extra_hosts.iter().find(|h| !is_site_domain(h)) {
+        return Err(StoreError::Invalid {
+            field: "extra_hosts",
+            reason: format!("{host:?} is not a lower-case host name like campagne.nl"),
+        });
+    }
+    let params = site.search_params.iter().chain(&site.allowed_params);
+    if let Some(name) = params.into_iter().find(|p| !is_param_name(p)) {
+        return Err(StoreError::Invalid {
+            field: "search_params",
+            reason: format!("{name:?} is not a URL parameter name (letters, digits, _ . - [ ])"),
+        });
+    }
+    if site.retention_months > MAX_RETENTION_MONTHS {
+        return Err(StoreError::Invalid {
+            field: "retention_months",
+            reason: format!("at most {MAX_RETENTION_MONTHS} (0 keeps everything)"),
+        });
+    }
     Ok(())
 }
+
+/// The longest retention a site can be given: a hundred years.
+pub const MAX_RETENTION_MONTHS: u16 = 1_200;

@@ -30,7 +30,7 @@ pub enum ApiError {
 fn store_status(e: &StoreError) -> StatusCode {
     match e {
         StoreError::Invalid { .. } => StatusCode::BAD_REQUEST,
-        StoreError::SiteExists(_) => StatusCode::CONFLICT,
+        StoreError::SiteExists(_) | StoreError::Conflict(_) => StatusCode::CONFLICT,
         StoreError::SiteNotFound(_) => StatusCode::NOT_FOUND,
         StoreError::LimitReached { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,

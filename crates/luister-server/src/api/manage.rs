@@ -25,7 +25,7 @@ pub(super) struct NewSite {
 
 impl NewSite {
     fn into_site(self) -> Result<Site, ApiError> {
-        let mut site = Site::new(self.domain.trim().to_lowercase());
+        let mut site = Site::new(self.domain);
         if let Some(rotation) = self.salt_rotation {
             site.salt_rotation = SaltRotation::parse(&rotation).ok_or_else(|| {
                 ApiError::BadRequest(format!(
@@ -284,7 +284,7 @@ async fn audit(
 #[serde(deny_unknown_fields)]
 pub(super) struct AuditQuery {
     site_id: Option<String>,
-    limit: Option<u32>,
+    limit: Option<String>,
 }
 
 /// `GET /api/v1/audit` (admin): the newest changes, who made them and when.
@@ -294,15 +294,32 @@ pub(super) async fn audit_log(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
-    let limit = query.limit.unwrap_or(100);
+    let limit = match query
+        .limit
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        None => 100,
+        Some(text) => text.parse::<u32>().unwrap_or(0),
+    };
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::BadRequest(
             "invalid parameter limit: 1 to 1000".into(),
         ));
     }
+    if query
+        .site_id
+        .as_deref()
+        .is_some_and(|s| !luister_store::is_site_domain(s))
+    {
+        return Err(ApiError::BadRequest(
+            "invalid parameter site_id: a site's domain, or leave it out for every site".into(),
+        ));
+    }
     let entries = state
         .store
-        .audit_entries(query.site_id.as_deref().filter(|s| !s.is_empty()), limit)
+        .audit_entries(query.site_id.as_deref(), limit)
         .await?;
     let rows: Vec<_> = entries
         .into_iter()

@@ -7,49 +7,111 @@ use actix_web::HttpResponse;
 use serde_json::{json, Value};
 
 fn param(name: &str, location: &str, required: bool, description: &str) -> Value {
-    json!({ "name": name, "in": location, "required": required, "description": description, "schema": {"type": "string"} })
+    typed(
+        name,
+        location,
+        required,
+        description,
+        json!({"type": "string"}),
+    )
+}
+
+fn typed(name: &str, location: &str, required: bool, description: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": location, "required": required, "description": description, "schema": schema })
 }
 
 fn q(name: &str, description: &str) -> Value {
     param(name, "query", false, description)
 }
 
+/// A host name as sites are registered: lower-case letters, digits, dots and hyphens.
+const DOMAIN_PATTERN: &str = "^[a-z0-9-]+(\\.[a-z0-9-]+)+$";
+/// A URL parameter name as `search_params` and `allowed_params` take them.
+const PARAM_PATTERN: &str = "^[A-Za-z0-9_.\\[\\]-]{1,60}$";
+/// A date from 2000 to this year (the server takes every day up to a year ahead; the
+/// pattern keeps to days every month has); with `range`, also `FIRST,LAST` for custom.
+fn date_pattern(range: bool) -> String {
+    use chrono::Datelike;
+    let years: Vec<String> = (2000..=chrono::Utc::now().year())
+        .map(|y| y.to_string())
+        .collect();
+    let date = format!(
+        "({})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])",
+        years.join("|")
+    );
+    if range {
+        format!("^{date}(,{date})?$")
+    } else {
+        format!("^{date}$")
+    }
+}
+
 fn site_id() -> Value {
-    param(
+    typed(
         "site_id",
         "query",
         true,
         "domain of the site, e.g. enschede.nl",
+        json!({"type": "string", "pattern": DOMAIN_PATTERN, "example": "enschede.nl"}),
     )
 }
 
 fn period_params() -> Vec<Value> {
     vec![
         site_id(),
-        q(
-            "period",
-            "day, 7d, 30d (default), month, 6mo, 12mo or custom",
-        ),
-        q(
-            "date",
-            "YYYY-MM-DD (default today in the site's time zone); for custom: YYYY-MM-DD,YYYY-MM-DD",
-        ),
-        q(
+        typed("period", "query", false, "30d when absent; custom needs date=FIRST,LAST",
+            json!({"type": "string", "enum": ["day", "7d", "30d", "month", "6mo", "12mo", "custom"]})),
+        typed("date", "query", false,
+            "YYYY-MM-DD (default today in the site's time zone); for custom: YYYY-MM-DD,YYYY-MM-DD; dates from 2000-01-01 to one year ahead",
+            json!({"type": "string", "pattern": date_pattern(true)})),
+        typed(
             "filters",
+            "query",
+            false,
             "v1 filters, e.g. event:page==/schulden/**;visit:source==Google|Bing;visit:country!=NL",
+            json!({"type": "string", "pattern": filters_pattern()}),
         ),
     ]
+}
+
+/// `property==value|value;property!=value`, with the known properties (values plain here;
+/// the server also takes `\\;`, `\\|` and `\\\\` escapes).
+fn filters_pattern() -> String {
+    let properties = luister_query::Property::allowed()
+        .replace(' ', "")
+        .replace(',', "|")
+        .replace("event:props:<key>", "event:props:[a-z0-9_]{1,40}");
+    let value = "[a-zA-Z0-9/*_. -]{1,60}";
+    let clause = format!("({properties})(==|!=){value}(\\|{value}){{0,4}}");
+    format!("^({clause}(;{clause}){{0,4}})?$")
 }
 
 fn paging() -> Vec<Value> {
     vec![
-        q("limit", "rows per page, 1 to 1000 (default 100)"),
-        q("page", "page number, from 1"),
+        typed(
+            "limit",
+            "query",
+            false,
+            "rows per page (default 100)",
+            json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+        ),
+        typed(
+            "page",
+            "query",
+            false,
+            "page number, from 1",
+            json!({"type": "integer", "minimum": 1, "maximum": 100000}),
+        ),
     ]
 }
 
 fn path_param(name: &str) -> Value {
-    param(name, "path", true, name)
+    let schema = if name == "domain" {
+        json!({"type": "string", "pattern": DOMAIN_PATTERN, "example": "enschede.nl"})
+    } else {
+        json!({"type": "string", "pattern": "^[0-9a-f]{1,32}$"})
+    };
+    typed(name, "path", true, name, schema)
 }
 
 fn response(description: &str, schema: Value) -> Value {
@@ -68,9 +130,14 @@ fn op(summary: &str, params: Vec<Value>, body: Option<Value>, ok: (&str, Value))
         "security": [{"bearer": []}],
         "responses": {
             ok.0: ok.1,
-            "400": {"$ref": "#/components/responses/BadRequest"},
-            "401": {"$ref": "#/components/responses/Unauthorized"},
-            "404": {"$ref": "#/components/responses/NotFound"},
+            "400": {"$ref": "#/components/responses/Error"},
+            "401": {"$ref": "#/components/responses/Error"},
+            "403": {"$ref": "#/components/responses/Error"},
+            "404": {"$ref": "#/components/responses/Error"},
+            "409": {"$ref": "#/components/responses/Error"},
+            "422": {"$ref": "#/components/responses/Error"},
+            "429": {"$ref": "#/components/responses/Error"},
+            "503": {"$ref": "#/components/responses/Error"},
         }
     });
     if let Some(schema) = body {
@@ -86,6 +153,19 @@ const ENGAGEMENT: &str = "scroll_depth (integer percent: the mean over page visi
     engagement events; they are page-level metrics, allowed only with an event:page filter here or in a breakdown by event:page, \
     and null where a page has no engagement data";
 
+/// `metrics`: a comma-separated list of known metrics.
+fn metrics_param(description: &str) -> Value {
+    let names = luister_query::Metric::allowed().replace(' ', "");
+    let one = format!("({})", names.replace(',', "|"));
+    typed(
+        "metrics",
+        "query",
+        false,
+        description,
+        json!({"type": "string", "pattern": format!("^{one}(,{one})*$")}),
+    )
+}
+
 fn stats_paths() -> Value {
     let metrics = luister_query::Metric::allowed();
     let mut breakdown = period_params();
@@ -95,23 +175,30 @@ fn stats_paths() -> Value {
         true,
         "event:page, event:goal, event:props:<key>, visit:source, …",
     ));
-    breakdown.push(q("metrics", &format!("comma-separated metrics (default visitors): {metrics}; scroll_depth and time_on_page only with property=event:page")));
+    breakdown.push(metrics_param(&format!("comma-separated metrics (default visitors): {metrics}; scroll_depth and time_on_page only with property=event:page")));
     breakdown.extend(paging());
     let mut aggregate = period_params();
-    aggregate.push(q(
-        "metrics",
-        &format!("comma-separated metrics (default visitors): {metrics}. {ENGAGEMENT}"),
-    ));
-    aggregate.push(q(
+    aggregate.push(metrics_param(&format!(
+        "comma-separated metrics (default visitors): {metrics}. {ENGAGEMENT}"
+    )));
+    aggregate.push(typed(
         "compare",
+        "query",
+        false,
         "previous_period adds change per metric (null where a value is null)",
+        json!({"type": "string", "enum": ["previous_period"]}),
     ));
     let mut timeseries = period_params();
-    timeseries.push(q(
-        "metrics",
-        &format!("comma-separated metrics (default visitors): {metrics}. {ENGAGEMENT}"),
+    timeseries.push(metrics_param(&format!(
+        "comma-separated metrics (default visitors): {metrics}. {ENGAGEMENT}"
+    )));
+    timeseries.push(typed(
+        "interval",
+        "query",
+        false,
+        "bucket size (default date); hour only for ranges up to 31 days",
+        json!({"type": "string", "enum": ["date", "week", "month", "hour"]}),
     ));
-    timeseries.push(q("interval", "hour, date, week or month"));
     json!({
         "/stats/realtime/visitors": {"get": op("visitors in the last 5 minutes", vec![site_id()], None,
             ("200", response("a bare number", json!({"type": "integer"}))))},
@@ -127,7 +214,13 @@ fn stats_paths() -> Value {
 fn report_paths() -> Value {
     let mut terms = period_params();
     terms.extend(paging());
-    terms.push(q("compare", "previous_period adds change in searches"));
+    terms.push(typed(
+        "compare",
+        "query",
+        false,
+        "previous_period adds change in searches",
+        json!({"type": "string", "enum": ["previous_period"]}),
+    ));
     let mut after = period_params();
     after.push(param("term", "query", true, "the search term"));
     after.extend(paging());
@@ -167,7 +260,7 @@ fn manage_paths() -> Value {
             ("200", response("{removed, goals, funnels, tokens_revoked, tokens_narrowed}", obj())))},
         "/sites/{domain}/goals": {
             "get": op("list goals", domain(), None, ("200", response("goals", json!({"type": "array", "items": {"$ref": "#/components/schemas/Goal"}})))),
-            "post": op("add a goal", domain(), Some(json!({"$ref": "#/components/schemas/Goal"})), ("201", response("the goal", obj()))),
+            "post": op("add a goal", domain(), Some(json!({"$ref": "#/components/schemas/NewGoal"})), ("201", response("the goal", json!({"$ref": "#/components/schemas/Goal"})))),
         },
         "/sites/{domain}/goals/{id}": {"delete": op("delete a goal", domain_id(), None, none())},
         "/sites/{domain}/funnels": {
@@ -176,15 +269,21 @@ fn manage_paths() -> Value {
         },
         "/sites/{domain}/funnels/{id}": {"delete": op("delete a saved funnel", domain_id(), None, none())},
         "/audit": {"get": op("changes to sites, goals and funnels: who, what, when (admin)",
-            vec![q("site_id", "only this site's changes"), q("limit", "newest entries, 1 to 1000 (default 100)")], None,
+            vec![typed("site_id", "query", false, "only this site's changes", json!({"type": "string", "pattern": DOMAIN_PATTERN})),
+                 typed("limit", "query", false, "newest entries (default 100)", json!({"type": "integer", "minimum": 1, "maximum": 1000}))], None,
             ("200", response("[{at, actor, action, site_id, subject}], newest first", json!({"type": "array", "items": obj()}))))},
         "/openapi.json": {"get": {"summary": "this document", "security": [], "responses": {"200": response("OpenAPI 3", obj())}}},
     })
 }
 
 fn step_schema() -> Value {
-    json!({"type": "object", "description": "exactly one of page (glob), event (name) or search (term glob, * = any search)",
-           "properties": {"page": {"type": "string"}, "event": {"type": "string"}, "search": {"type": "string"}}})
+    let one = |name: &str, schema: Value| json!({"type": "object", "required": [name], "additionalProperties": false, "properties": {name: schema}});
+    json!({"description": "exactly one of page (glob), event (name) or search (term glob, * = any search)",
+    "oneOf": [
+        one("page", json!({"type": "string", "pattern": "^/[a-zA-Z0-9/*_.-]{0,200}$"})),
+        one("event", json!({"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9 :_.-]{0,119}$"})),
+        one("search", json!({"type": "string", "pattern": "^[a-z0-9*][a-z0-9* ]{0,99}$"})),
+    ]})
 }
 
 fn components() -> Value {
@@ -194,39 +293,61 @@ fn components() -> Value {
     );
     let funnel_fields = json!({
         "steps": {"type": "array", "minItems": 2, "maxItems": 8, "items": step_schema()},
-        "window_seconds": {"type": "integer", "default": 3600},
-        "filters": {"type": "string"},
-        "breakdown": {"type": "string", "description": "a visit property, e.g. visit:source"},
+        "window_seconds": {"type": "integer", "minimum": 1, "maximum": 31 * 86_400, "default": 3600},
+        "filters": {"type": "string", "pattern": filters_pattern()},
+        "breakdown": {"type": "string", "description": "a visit property, e.g. visit:source",
+                      "enum": ["visit:source", "visit:channel", "visit:device", "visit:browser", "visit:os", "visit:country", "visit:utm_campaign"]},
     });
     let mut request = funnel_fields.clone();
-    for (k, v) in [
-        ("site_id", "string"),
-        ("period", "string"),
-        ("date", "string"),
-        ("limit", "integer"),
-        ("page", "integer"),
-    ] {
-        request[k] = json!({"type": v});
-    }
+    request["site_id"] =
+        json!({"type": "string", "pattern": DOMAIN_PATTERN, "example": "enschede.nl"});
+    request["period"] =
+        json!({"type": "string", "enum": ["day", "7d", "30d", "month", "6mo", "12mo"]});
+    request["date"] = json!({"type": "string", "pattern": date_pattern(false)});
+    request["limit"] = json!({"type": "integer", "minimum": 1, "maximum": 1000});
+    request["page"] = json!({"type": "integer", "minimum": 1, "maximum": 100000});
     let mut saved = funnel_fields;
-    saved["name"] = json!({"type": "string"});
+    saved["name"] =
+        json!({"type": "string", "minLength": 1, "maxLength": 120, "pattern": "^[^\\s].*$"});
     json!({
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "responses": {"BadRequest": error.clone(), "Unauthorized": error.clone(), "NotFound": error},
+        "responses": {"Error": error},
         "schemas": {
-            "FunnelRequest": {"type": "object", "required": ["site_id", "steps"], "properties": request},
-            "NewFunnel": {"type": "object", "required": ["name", "steps"], "properties": saved},
-            "Goal": {"type": "object", "properties": {
-                "id": {"type": "string", "readOnly": true}, "event_name": {"type": "string"}, "page_path": {"type": "string"},
+            "FunnelRequest": {"type": "object", "required": ["site_id", "steps"], "additionalProperties": false, "properties": request},
+            "NewFunnel": {"type": "object", "required": ["name", "steps"], "additionalProperties": false, "properties": saved},
+            "Goal": {"type": "object", "description": "a goal as stored: event_name or page_path is empty",
+                "properties": {
+                "id": {"type": "string"}, "event_name": {"type": "string"}, "page_path": {"type": "string"},
                 "display_name": {"type": "string"}, "value_eur": {"type": "number"}, "minutes_saved": {"type": "number"}}},
-            "NewSite": {"type": "object", "required": ["domain"], "properties": {
-                "domain": {"type": "string"}, "timezone": {"type": "string"},
-                "search_params": {"type": "array", "items": {"type": "string"}},
-                "allowed_params": {"type": "array", "items": {"type": "string"}},
-                "matomo_id": {"type": "integer"}, "extra_hosts": {"type": "array", "items": {"type": "string"}},
-                "salt_rotation": {"type": "string", "enum": ["daily", "weekly"]}}},
+            "NewGoal": {"type": "object", "additionalProperties": false, "description": "either event_name or page_path",
+                "oneOf": [{"required": ["event_name"], "not": {"required": ["page_path"]}}, {"required": ["page_path"], "not": {"required": ["event_name"]}}],
+                "properties": {
+                "event_name": {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9 :_.-]{0,119}$"},
+                "page_path": {"type": "string", "pattern": "^/[a-zA-Z0-9/*_.-]{0,200}$"},
+                "display_name": {"type": "string", "maxLength": 120, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9 _.-]{0,100}$"},
+                "value_eur": {"type": "number", "minimum": 0, "maximum": 1_000_000_000},
+                "minutes_saved": {"type": "number", "minimum": 0, "maximum": 1_000_000}}},
+            "NewSite": {"type": "object", "required": ["domain"], "additionalProperties": false, "properties": {
+                "domain": {"type": "string", "pattern": DOMAIN_PATTERN, "maxLength": 253},
+                "timezone": {"nullable": true, "type": "string", "enum": time_zones()},
+                "search_params": {"nullable": true, "type": "array", "items": {"type": "string", "pattern": PARAM_PATTERN}},
+                "allowed_params": {"nullable": true, "type": "array", "items": {"type": "string", "pattern": PARAM_PATTERN}},
+                "matomo_id": {"nullable": true, "type": "integer", "minimum": 0, "maximum": 4_294_967_295u64},
+                "extra_hosts": {"nullable": true, "type": "array", "items": {"type": "string", "pattern": DOMAIN_PATTERN, "maxLength": 253}},
+                "salt_rotation": {"nullable": true, "type": "string", "enum": ["daily", "weekly", null]},
+                "retention_months": {"nullable": true, "type": "integer", "minimum": 0, "maximum": 1200}}},
         }
     })
+}
+
+/// Every IANA time zone a site may be given, and null for the default.
+fn time_zones() -> Value {
+    let mut zones: Vec<Value> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| Value::String(tz.name().into()))
+        .collect();
+    zones.push(Value::Null);
+    Value::Array(zones)
 }
 
 /// The whole document.
