@@ -746,6 +746,7 @@ async fn answers_carry_security_headers_and_api_answers_are_not_cached() {
         .await
         .unwrap();
     assert_eq!(api.headers()["cache-control"], "no-store");
+    assert_eq!(api.headers()["api-version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(api.headers()["x-content-type-options"], "nosniff");
     assert_eq!(api.headers()["referrer-policy"], "no-referrer");
     let health = app

@@ -32,9 +32,13 @@ pub(crate) async fn guard(
     add_security_headers(&mut response);
     if api {
         // Numbers about citizens must not linger in shared caches or the browser's.
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // NL GOV API Design Rules: the full version of the API in every answer.
+        headers.insert(
+            header::HeaderName::from_static("api-version"),
+            HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+        );
     }
     Ok(response)
 }
