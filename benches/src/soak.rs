@@ -55,6 +55,12 @@ pub async fn run(args: SoakArgs) -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
     let clickhouse = clickhouse_pid(&server.dir).ok_or("no ClickHouse pid")?;
+    // The probe event of the start must be stored before the count starts.
+    wait_until(
+        || async { metric(&http, &base, "luister_spool_events").await == 0.0 },
+        60,
+    )
+    .await?;
     let stored_before = metric(&http, &base, "luister_events_stored_total").await;
     let tally = Arc::new(Tally::default());
     let started = Instant::now();

@@ -172,7 +172,10 @@ async fn every_route_answers_each_caller_as_designed() {
         .create_token("hoorn", TokenScope::Write, vec![B.into()])
         .await
         .unwrap();
-    let (_, doc) = call(&app, Method::GET, None, "/openapi.json", None).await;
+    let prefix = luister_server::api::PREFIX;
+    let (_, doc) = app
+        .call(Method::GET, None, &format!("{prefix}/openapi.json"), None)
+        .await;
     let callers = [
         (Who::Anonymous, None),
         (Who::ReadA, Some(read_a.as_str())),
@@ -189,7 +192,9 @@ async fn every_route_answers_each_caller_as_designed() {
             for method in operations.as_object().unwrap().keys() {
                 let (target, body, needs) = request(method, path, &ids);
                 let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-                let (status, answer) = call(&app, http_method, token, &target, body).await;
+                let (status, answer) = app
+                    .call(http_method, token, &format!("{prefix}{target}"), body)
+                    .await;
                 let want = expected(needs, who);
                 // Creating answers 201, deleting a goal or funnel 204.
                 let ok = match want {
@@ -207,30 +212,4 @@ async fn every_route_answers_each_caller_as_designed() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert_eq!(checked, 5 * luister_server::api::routes().len());
-}
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    token: Option<&str>,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app.http.request(
-        method,
-        format!("{}{}{path}", app.base, luister_server::api::PREFIX),
-    );
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }

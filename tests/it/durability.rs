@@ -94,3 +94,49 @@ async fn crashed_server_replays_its_spool_on_restart() {
     assert_eq!(count_distinct(&app).await, (70, 70));
     clickhouse.stop().await;
 }
+
+#[tokio::test]
+async fn the_private_clickhouse_answers_only_luister_with_its_password() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut clickhouse = EmbeddedClickHouse::start(dir.path()).await.unwrap();
+    let ask = |user: &str, password: &str| {
+        let url = clickhouse.url();
+        let (user, password) = (user.to_string(), password.to_string());
+        async move {
+            reqwest::Client::new()
+                .post(format!("{url}/"))
+                .basic_auth(user, Some(password))
+                .body("SELECT 1")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let settings = clickhouse.settings("default");
+    assert_eq!(ask(&settings.user, &settings.password).await, 200);
+    assert_ne!(
+        ask("default", "").await,
+        200,
+        "Debian's open default user is gone"
+    );
+    assert_ne!(ask(&settings.user, "wrong").await, 200);
+    for file in ["luister-password", "users.xml", "config.xml"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file} is readable by others: {mode:o}");
+    }
+    let dir_mode = std::fs::metadata(dir.path()).unwrap().permissions().mode();
+    assert_eq!(dir_mode & 0o077, 0);
+    // Another process's server in the folder is used only when the port is really its own.
+    let url = clickhouse.url();
+    assert!(EmbeddedClickHouse::running(dir.path(), &url, "x").is_some());
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = format!("http://127.0.0.1:{}", squatter.local_addr().unwrap().port());
+    assert!(EmbeddedClickHouse::running(dir.path(), &taken, "x").is_none());
+    clickhouse.stop().await;
+}

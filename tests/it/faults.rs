@@ -99,13 +99,7 @@ async fn a_slow_clickhouse_does_not_slow_the_collector() {
     );
     proxy.delay_ms.store(0, Ordering::Relaxed);
     app.flushed().await;
-    let stored: u64 = app
-        .store()
-        .client()
-        .query("SELECT count() FROM events")
-        .fetch_one()
-        .await
-        .unwrap();
+    let stored = app.db.count("SELECT count() FROM events").await;
     assert_eq!(stored, 100);
 }
 
@@ -187,13 +181,7 @@ async fn a_full_spool_disk_refuses_clearly_corrupts_nothing_and_recovers() {
     // A restart reads every segment back: no line was damaged by the full disk.
     app.restart_server().await;
     app.flushed().await;
-    let stored: u64 = app
-        .store()
-        .client()
-        .query("SELECT count() FROM events")
-        .fetch_one()
-        .await
-        .unwrap();
+    let stored = app.db.count("SELECT count() FROM events").await;
     assert_eq!(stored, accepted);
     let metrics = app.metrics().await;
     assert!(!metrics.contains("spool_damaged_line"), "{metrics}");

@@ -8,7 +8,7 @@ use luister_store::TokenScope;
 use luister_tests::app::TestApp;
 use luister_tests::TestDb;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::io::Write;
 use std::time::Duration;
 
@@ -25,29 +25,6 @@ fn now() -> DateTime<Utc> {
 
 async fn app() -> TestApp {
     TestApp::start(now(), &[Site::new(SITE), Site::new("hoorn.nl")]).await
-}
-
-async fn call(
-    app: &TestApp,
-    method: Method,
-    token: Option<&str>,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app.http.request(method, format!("{}{path}", app.base));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 /// Peak resident memory of this test process (nextest runs each test in its own).
@@ -257,13 +234,7 @@ async fn personal_data_is_scrubbed_from_every_stored_field() {
         );
     }
     app.flushed().await;
-    let stored: u64 = app
-        .store()
-        .client()
-        .query("SELECT count() FROM events")
-        .fetch_one()
-        .await
-        .unwrap();
+    let stored = app.db.count("SELECT count() FROM events").await;
     assert_eq!(stored, 10);
     let columns = app
         .db
@@ -343,13 +314,7 @@ async fn a_request_names_each_domain_once_and_at_most_ten() {
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("more than 10"));
     app.flushed().await;
-    let stored: u64 = app
-        .store()
-        .client()
-        .query("SELECT count() FROM events")
-        .fetch_one()
-        .await
-        .unwrap();
+    let stored = app.db.count("SELECT count() FROM events").await;
     assert_eq!(stored, 1);
     assert!(app
         .metrics()
@@ -434,13 +399,10 @@ async fn a_client_cannot_choose_its_address_behind_a_proxy() {
     )
     .await;
     app.flushed().await;
-    let visitors: u64 = app
-        .store()
-        .client()
-        .query("SELECT uniqExact(visitor_id) FROM events")
-        .fetch_one()
-        .await
-        .unwrap();
+    let visitors = app
+        .db
+        .count("SELECT uniqExact(visitor_id) FROM events")
+        .await;
     assert_eq!(visitors, 1);
 }
 
@@ -464,54 +426,43 @@ async fn tokens_act_only_within_their_scope() {
     let funnel = json!({"name": "f", "steps": [{"page": "/"}, {"event": "Aanvraag"}]});
     let goals = "/api/v1/sites/enschede.nl/goals";
     let funnels = "/api/v1/sites/enschede.nl/funnels";
-    let (status, body) = call(&app, Method::POST, Some(&read), goals, Some(goal.clone())).await;
+    let (status, body) = app
+        .call(Method::POST, Some(&read), goals, Some(goal.clone()))
+        .await;
     assert_eq!(status, 403, "{body}");
     assert!(body["error"].as_str().unwrap().contains("scope write"));
     assert_eq!(
-        call(
-            &app,
-            Method::POST,
-            Some(&read),
-            funnels,
-            Some(funnel.clone())
-        )
-        .await
-        .0,
+        app.call(Method::POST, Some(&read), funnels, Some(funnel.clone()))
+            .await
+            .0,
         403
     );
+    assert_eq!(app.call(Method::GET, Some(&read), goals, None).await.0, 200);
     assert_eq!(
-        call(&app, Method::GET, Some(&read), goals, None).await.0,
-        200
-    );
-    assert_eq!(
-        call(&app, Method::POST, Some(&other), goals, Some(goal.clone()))
+        app.call(Method::POST, Some(&other), goals, Some(goal.clone()))
             .await
             .0,
         404
     );
-    let (status, created) = call(&app, Method::POST, Some(&write), goals, Some(goal)).await;
+    let (status, created) = app
+        .call(Method::POST, Some(&write), goals, Some(goal))
+        .await;
     assert_eq!(status, 201);
     let id = created["id"].as_str().unwrap();
     assert_eq!(
-        call(
-            &app,
-            Method::DELETE,
-            Some(&read),
-            &format!("{goals}/{id}"),
-            None
-        )
-        .await
-        .0,
+        app.call(Method::DELETE, Some(&read), &format!("{goals}/{id}"), None)
+            .await
+            .0,
         403
     );
     assert_eq!(
-        call(&app, Method::POST, Some(&write), funnels, Some(funnel))
+        app.call(Method::POST, Some(&write), funnels, Some(funnel))
             .await
             .0,
         201
     );
     assert_eq!(
-        call(&app, Method::GET, Some(&write), "/api/v1/sites", None)
+        app.call(Method::GET, Some(&write), "/api/v1/sites", None)
             .await
             .0,
         403
@@ -542,55 +493,51 @@ async fn goals_and_saved_funnels_are_capped_and_reports_keep_working() {
             .unwrap();
     }
     let goals = "/api/v1/sites/enschede.nl/goals";
-    let (status, body) = call(
-        &app,
-        Method::POST,
-        Some(ADMIN),
-        goals,
-        Some(json!({"event_name": "x"})),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            Some(ADMIN),
+            goals,
+            Some(json!({"event_name": "x"})),
+        )
+        .await;
     assert_eq!(status, 422, "{body}");
     assert!(body["error"]
         .as_str()
         .unwrap()
         .contains("at most 100 goals"));
-    let (status, body) = call(
-        &app,
-        Method::GET,
-        Some(ADMIN),
-        "/api/v1/goals/value?site_id=enschede.nl&period=30d",
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            Method::GET,
+            Some(ADMIN),
+            "/api/v1/goals/value?site_id=enschede.nl&period=30d",
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = call(
-        &app,
-        Method::GET,
-        Some(ADMIN),
-        "/api/v1/stats/breakdown?site_id=enschede.nl&period=30d&property=event:goal",
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            Method::GET,
+            Some(ADMIN),
+            "/api/v1/stats/breakdown?site_id=enschede.nl&period=30d&property=event:goal",
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
 
     let funnel = json!({"name": "f", "steps": [{"page": "/"}, {"event": "Aanvraag"}]});
     let funnels = "/api/v1/sites/enschede.nl/funnels";
     for _ in 0..luister_store::MAX_FUNNELS_PER_SITE {
         assert_eq!(
-            call(
-                &app,
-                Method::POST,
-                Some(ADMIN),
-                funnels,
-                Some(funnel.clone())
-            )
-            .await
-            .0,
+            app.call(Method::POST, Some(ADMIN), funnels, Some(funnel.clone()))
+                .await
+                .0,
             201
         );
     }
-    let (status, body) = call(&app, Method::POST, Some(ADMIN), funnels, Some(funnel)).await;
+    let (status, body) = app
+        .call(Method::POST, Some(ADMIN), funnels, Some(funnel))
+        .await;
     assert_eq!(status, 422, "{body}");
 }
 
@@ -612,8 +559,7 @@ async fn removing_a_site_removes_its_goals_funnels_and_tokens() {
         .unwrap();
     let goals = "/api/v1/sites/enschede.nl/goals";
     assert_eq!(
-        call(
-            &app,
+        app.call(
             Method::POST,
             Some(&only),
             goals,
@@ -625,8 +571,7 @@ async fn removing_a_site_removes_its_goals_funnels_and_tokens() {
     );
     let funnel = json!({"name": "f", "steps": [{"page": "/"}, {"event": "x"}]});
     assert_eq!(
-        call(
-            &app,
+        app.call(
             Method::POST,
             Some(&only),
             "/api/v1/sites/enschede.nl/funnels",
@@ -636,50 +581,43 @@ async fn removing_a_site_removes_its_goals_funnels_and_tokens() {
         .0,
         201
     );
-    let (status, removed) = call(
-        &app,
-        Method::DELETE,
-        Some(ADMIN),
-        "/api/v1/sites/enschede.nl",
-        None,
-    )
-    .await;
+    let (status, removed) = app
+        .call(
+            Method::DELETE,
+            Some(ADMIN),
+            "/api/v1/sites/enschede.nl",
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{removed}");
     assert_eq!(
         removed,
         json!({"removed": SITE, "goals": 1, "funnels": 1, "tokens_revoked": 1, "tokens_narrowed": 1})
     );
-    let (status, _) = call(
-        &app,
-        Method::POST,
-        Some(ADMIN),
-        "/api/v1/sites",
-        Some(json!({"domain": SITE})),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            Some(ADMIN),
+            "/api/v1/sites",
+            Some(json!({"domain": SITE})),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (_, listed) = call(&app, Method::GET, Some(ADMIN), goals, None).await;
+    let (_, listed) = app.call(Method::GET, Some(ADMIN), goals, None).await;
     assert_eq!(listed, json!([]));
-    let (_, listed) = call(
-        &app,
-        Method::GET,
-        Some(ADMIN),
-        "/api/v1/sites/enschede.nl/funnels",
-        None,
-    )
-    .await;
+    let (_, listed) = app
+        .call(
+            Method::GET,
+            Some(ADMIN),
+            "/api/v1/sites/enschede.nl/funnels",
+            None,
+        )
+        .await;
     assert_eq!(listed, json!([]));
+    assert_eq!(app.call(Method::GET, Some(&only), goals, None).await.0, 401);
+    assert_eq!(app.call(Method::GET, Some(&both), goals, None).await.0, 404);
     assert_eq!(
-        call(&app, Method::GET, Some(&only), goals, None).await.0,
-        401
-    );
-    assert_eq!(
-        call(&app, Method::GET, Some(&both), goals, None).await.0,
-        404
-    );
-    assert_eq!(
-        call(
-            &app,
+        app.call(
             Method::GET,
             Some(&both),
             "/api/v1/sites/hoorn.nl/goals",
@@ -694,9 +632,7 @@ async fn removing_a_site_removes_its_goals_funnels_and_tokens() {
 #[tokio::test]
 async fn far_away_dates_get_a_clear_400() {
     let app = app().await;
-    let (status, body) = call(
-        &app,
-        Method::GET,
+    let (status, body) = app.call(Method::GET,
         Some(ADMIN),
         "/api/v1/stats/timeseries?site_id=enschede.nl&period=custom&date=-262143-01-01,-262143-01-07&interval=week",
         None,
@@ -764,14 +700,14 @@ async fn reports_over_the_query_limits_fail_clearly() {
         s.query_limits.max_memory_bytes = 1;
     })
     .await;
-    let (status, body) = call(
-        &app,
-        Method::GET,
-        Some(ADMIN),
-        "/api/v1/stats/aggregate?site_id=enschede.nl&period=30d&metrics=visitors,visits",
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            Method::GET,
+            Some(ADMIN),
+            "/api/v1/stats/aggregate?site_id=enschede.nl&period=30d&metrics=visitors,visits",
+            None,
+        )
+        .await;
     assert_eq!(status, 503, "{body}");
     assert!(body["error"].as_str().unwrap().contains("query limits"));
 }
@@ -964,18 +900,18 @@ async fn clients_sites_and_failed_sign_ins_are_rate_limited() {
     let aggregate = "/api/v1/stats/aggregate?site_id=enschede.nl&period=day";
     for _ in 0..3 {
         assert_eq!(
-            call(&app, Method::GET, Some("lst_wrong"), aggregate, None)
+            app.call(Method::GET, Some("lst_wrong"), aggregate, None)
                 .await
                 .0,
             401
         );
     }
-    let (status, body) = call(&app, Method::GET, Some("lst_wrong"), aggregate, None).await;
+    let (status, body) = app
+        .call(Method::GET, Some("lst_wrong"), aggregate, None)
+        .await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(
-        call(&app, Method::GET, Some(ADMIN), aggregate, None)
-            .await
-            .0,
+        app.call(Method::GET, Some(ADMIN), aggregate, None).await.0,
         429
     );
     let metrics = app.metrics().await;
@@ -994,14 +930,14 @@ async fn clients_sites_and_failed_sign_ins_are_rate_limited() {
 async fn admin_changes_are_in_the_audit_log() {
     let app = app().await;
     let goals = "/api/v1/sites/enschede.nl/goals";
-    let (_, goal) = call(
-        &app,
-        Method::POST,
-        Some(ADMIN),
-        goals,
-        Some(json!({"event_name": "Aanvraag"})),
-    )
-    .await;
+    let (_, goal) = app
+        .call(
+            Method::POST,
+            Some(ADMIN),
+            goals,
+            Some(json!({"event_name": "Aanvraag"})),
+        )
+        .await;
     let id = goal["id"].as_str().unwrap().to_string();
     let writer = app
         .store()
@@ -1009,8 +945,7 @@ async fn admin_changes_are_in_the_audit_log() {
         .await
         .unwrap();
     assert_eq!(
-        call(
-            &app,
+        app.call(
             Method::DELETE,
             Some(&writer),
             &format!("{goals}/{id}"),
@@ -1020,16 +955,13 @@ async fn admin_changes_are_in_the_audit_log() {
         .0,
         204
     );
-    let (_, removed) = call(
-        &app,
-        Method::DELETE,
-        Some(ADMIN),
-        "/api/v1/sites/hoorn.nl",
-        None,
-    )
-    .await;
+    let (_, removed) = app
+        .call(Method::DELETE, Some(ADMIN), "/api/v1/sites/hoorn.nl", None)
+        .await;
     assert_eq!(removed["removed"], "hoorn.nl");
-    let (status, log) = call(&app, Method::GET, Some(ADMIN), "/api/v1/audit", None).await;
+    let (status, log) = app
+        .call(Method::GET, Some(ADMIN), "/api/v1/audit", None)
+        .await;
     assert_eq!(status, 200, "{log}");
     let entries: Vec<(String, String, String)> = log
         .as_array()
@@ -1066,17 +998,17 @@ async fn admin_changes_are_in_the_audit_log() {
         !log.to_string().contains(&writer),
         "a token must never be logged"
     );
-    let (_, only_hoorn) = call(
-        &app,
-        Method::GET,
-        Some(ADMIN),
-        "/api/v1/audit?site_id=hoorn.nl",
-        None,
-    )
-    .await;
+    let (_, only_hoorn) = app
+        .call(
+            Method::GET,
+            Some(ADMIN),
+            "/api/v1/audit?site_id=hoorn.nl",
+            None,
+        )
+        .await;
     assert_eq!(only_hoorn.as_array().unwrap().len(), 1);
     assert_eq!(
-        call(&app, Method::GET, Some(&writer), "/api/v1/audit", None)
+        app.call(Method::GET, Some(&writer), "/api/v1/audit", None)
             .await
             .0,
         403

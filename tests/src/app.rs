@@ -186,6 +186,29 @@ impl TestApp {
     pub fn store(&self) -> &luister_store::Store {
         &self.db.store
     }
+
+    /// Calls the API at `path` (from the server root) as `token`; the status and the body
+    /// as JSON (or as a JSON string when it is not JSON).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, json)
+    }
 }
 
 /// Imports NDJSON lines (one JSON object each) into `db` through the pipeline, as

@@ -155,6 +155,16 @@ impl TestDb {
         self.store.settings().clone()
     }
 
+    /// The single number `sql` answers (a `count()`, say).
+    pub async fn count(&self, sql: &str) -> u64 {
+        self.store
+            .client()
+            .query(sql)
+            .fetch_one()
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Runs `sql` (without a FORMAT clause) and returns its rows as JSON objects, for
     /// assertions on any column; an error from ClickHouse fails the test with its text.
     pub async fn json_rows(&self, sql: &str) -> Vec<serde_json::Value> {
