@@ -44,7 +44,9 @@ def logged_statements(url):
         "ORDER BY event_time, query_start_time FORMAT JSONEachRow"
     )
     seen, ordered = set(), []
-    for line in text.splitlines():
+    # Split on newlines only: a logged query may hold other line separators (U+2028, \x1c…)
+    # that str.splitlines() would cut it at.
+    for line in filter(None, text.split("\n")):
         query = json.loads(line)["query"].strip()
         # ClickHouse 18.16 logs at most 100,000 characters of a query: a longer one
         # (the goal report over a site's 100 longest goals) cannot be replayed from it.
