@@ -7,4 +7,5 @@ pub mod database;
 pub mod demo;
 pub mod enrichment;
 pub mod import;
+mod manage;
 pub mod spool;
