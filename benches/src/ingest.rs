@@ -214,13 +214,7 @@ fn report(
 ) {
     let mut sorted = latencies.to_vec();
     sorted.sort_unstable();
-    let pct = |p: f64| {
-        sorted
-            .get(((sorted.len() as f64 - 1.0) * p) as usize)
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
-    };
+    let pct = |p: f64| percentile_ms(&sorted, p);
     println!(
         "accepted: {accepted} in {send_secs:.2} s = {:.0} events/s",
         accepted as f64 / send_secs
@@ -235,6 +229,12 @@ fn report(
         pct(0.99),
         pct(1.0)
     );
+}
+
+/// The `p` quantile (0 to 1) of sorted latencies in microseconds, in milliseconds.
+pub(crate) fn percentile_ms(sorted_micros: &[u32], p: f64) -> f64 {
+    let index = ((sorted_micros.len() as f64 - 1.0) * p) as usize;
+    f64::from(sorted_micros.get(index).copied().unwrap_or(0)) / 1000.0
 }
 
 /// Sum of a metric's samples in `/metrics`.

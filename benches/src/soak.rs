@@ -3,7 +3,9 @@
 //! spool depth over time, latency percentiles, and the loss (accepted but not stored),
 //! which must be zero: the run exits non-zero otherwise.
 
-use crate::ingest::{clickhouse_pid, launch, metric, peak_rss_kib, wait_until, Launch, DOMAIN};
+use crate::ingest::{
+    clickhouse_pid, launch, metric, peak_rss_kib, percentile_ms, wait_until, Launch, DOMAIN,
+};
 use crate::traffic::Traffic;
 use std::path::PathBuf;
 use std::process::Command;
@@ -117,13 +119,7 @@ pub async fn run(args: SoakArgs) -> Result<(), Box<dyn std::error::Error>> {
         .map(|l| l.clone())
         .unwrap_or_default();
     latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p) as usize)
-            .copied()
-            .unwrap_or(0) as f64
-            / 1000.0
-    };
+    let pct = |p: f64| percentile_ms(&latencies, p);
     println!(
         "latency: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
         pct(0.5),
