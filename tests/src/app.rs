@@ -117,6 +117,7 @@ impl TestApp {
             },
             site_refresh: Duration::from_millis(200),
             workers: 2,
+            dashboard: luister_dashboard::DashboardSettings::default(),
         }
     }
 

@@ -1,13 +1,15 @@
 //! The subcommands and their `--help`.
 
-use crate::config::Config;
+use crate::config::{Config, DashboardConfig};
 use crate::database::Database;
 use crate::import::{import_ndjson, ImportOptions, ImportReport};
 use crate::manage::{list_quarantine, replay_quarantine, sites, tokens};
+use crate::users::{users, UsersCommand};
 use crate::{demo, enrichment};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use luister_model::{Clock, Site, SystemClock};
+use luister_dashboard::DashboardSettings;
 use luister_server::ServerSettings;
 use luister_spool::{FlusherConfig, FsyncPolicy, SpoolConfig};
 use luister_store::QueryLimits;
@@ -42,6 +44,9 @@ pub enum Command {
     /// Manage API tokens for the query API and dashboard.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage dashboard users (password from LUISTER_PASSWORD or asked on the terminal).
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Print the effective configuration (after file and environment) and exit.
     Config,
     /// Inspect and replay spool segments set aside in quarantine.
@@ -206,6 +211,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(command) => {
             with_database(&config, |db| async move { tokens(&db, command).await }).await
         }
+        Command::Users(command) => {
+            with_database(&config, |db| async move { users(&db, command).await }).await
+        }
         Command::Spool(SpoolCommand::List) => list_quarantine(&config),
         Command::Spool(SpoolCommand::Replay { names, all }) => {
             if names.is_empty() && !all {
@@ -322,6 +330,26 @@ fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
         flusher: FlusherConfig::default(),
         site_refresh: Duration::from_secs(10),
         workers: 0,
+        dashboard: dashboard_settings(&config.dashboard)?,
+    })
+}
+
+fn dashboard_settings(config: &DashboardConfig) -> anyhow::Result<DashboardSettings> {
+    let theme_css = if config.theme_css.as_os_str().is_empty() {
+        None
+    } else {
+        Some(std::fs::read_to_string(&config.theme_css).with_context(|| {
+            format!("dashboard.theme_css: cannot read {}", config.theme_css.display())
+        })?)
+    };
+    let idle = Duration::from_secs(config.session_idle_minutes * 60);
+    Ok(DashboardSettings {
+        theme_css,
+        secure_cookies: config.public_url.starts_with("https://"),
+        session_idle: idle,
+        session_max_age: idle.max(Duration::from_secs(12 * 3600)),
+        monitor_frame_ancestors: config.monitor_frame_ancestors.clone(),
+        public_url: config.public_url.trim_end_matches('/').to_string(),
     })
 }
 

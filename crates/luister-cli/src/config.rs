@@ -30,6 +30,33 @@ pub struct Config {
     pub rate_limit: RateLimitSettings,
     pub enrichment: EnrichmentConfig,
     pub spool: SpoolSettings,
+    pub dashboard: DashboardConfig,
+}
+
+/// The web dashboard at `/`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DashboardConfig {
+    /// A CSS file of NL Design System design tokens (a gemeente's own theme); empty: neutral.
+    pub theme_css: PathBuf,
+    /// Public address of this server (`https://statistiek.enschede.nl`): for the embed
+    /// snippet and share links, and an `https://` one marks cookies `Secure`.
+    pub public_url: String,
+    /// Minutes without a request after which a dashboard session ends.
+    pub session_idle_minutes: u64,
+    /// Origins allowed to show the monitor in a frame (e.g. an intranet page); empty: none.
+    pub monitor_frame_ancestors: Vec<String>,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self {
+            theme_css: PathBuf::new(),
+            public_url: String::new(),
+            session_idle_minutes: 120,
+            monitor_frame_ancestors: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, PartialEq, Deserialize)]
@@ -140,6 +167,7 @@ impl Default for Config {
             rate_limit: RateLimitSettings::default(),
             enrichment: EnrichmentConfig::default(),
             spool: SpoolSettings::default(),
+            dashboard: DashboardConfig::default(),
         }
     }
 }
@@ -216,6 +244,12 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LUISTER_SPOOL_MAX_BATCH_AGE_MS", "spool.max_batch_age_ms"),
     ("LUISTER_SPOOL_MAX_BYTES", "spool.max_bytes"),
     ("LUISTER_SPOOL_FSYNC", "spool.fsync"),
+    ("LUISTER_DASHBOARD_THEME_CSS", "dashboard.theme_css"),
+    ("LUISTER_PUBLIC_URL", "dashboard.public_url"),
+    (
+        "LUISTER_DASHBOARD_SESSION_IDLE_MINUTES",
+        "dashboard.session_idle_minutes",
+    ),
     (
         "LUISTER_QUERY_MAX_EXECUTION_SECONDS",
         "query.max_execution_seconds",
@@ -236,7 +270,12 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
 ];
 
 /// Variables read elsewhere, allowed beside the configuration keys.
-const OTHER_ENV: &[&str] = &["LUISTER_CONFIG", "LUISTER_ADMIN_TOKEN", "LUISTER_LOG"];
+const OTHER_ENV: &[&str] = &[
+    "LUISTER_CONFIG",
+    "LUISTER_ADMIN_TOKEN",
+    "LUISTER_LOG",
+    "LUISTER_PASSWORD",
+];
 
 impl Config {
     /// Reads `file` (if given) and applies `env` (pass `std::env::vars()`).
@@ -316,6 +355,19 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "spool.fsync",
                 message: format!("{:?} is not on_seal or always", self.spool.fsync),
+            });
+        }
+        if self.dashboard.session_idle_minutes == 0 {
+            return Err(ConfigError::Invalid {
+                field: "dashboard.session_idle_minutes",
+                message: "must be at least 1".into(),
+            });
+        }
+        let url = &self.dashboard.public_url;
+        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                field: "dashboard.public_url",
+                message: format!("{url:?} must start with https:// or http://"),
             });
         }
         if self.spool.max_batch_events == 0 {

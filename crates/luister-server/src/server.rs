@@ -136,11 +136,21 @@ pub async fn start(
         sites,
         limiters: Limiters::new(settings.rate_limits),
     });
+    let dashboard = web::Data::new(luister_dashboard::Dashboard::new(
+        state.store.clone(),
+        state.engine.clone(),
+        state.clock.clone(),
+        settings.dashboard.clone(),
+    ));
+    if !dashboard.has_design_system_styles() {
+        tracing::warn!("built without the NL Design System styles: run scripts/fetch-data.sh and rebuild");
+    }
     let app_state = state.clone();
     let body_limit = settings.max_event_body;
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
+            .app_data(dashboard.clone())
             .wrap(from_fn(http_guard::guard))
             .wrap(Compress::default())
             .wrap(from_fn(http_metrics::record))
@@ -162,6 +172,7 @@ pub async fn start(
             .route("/metrics", web::get().to(ops::metrics))
             .route("/js/{file}", web::get().to(tracker::serve))
             .configure(crate::api::configure)
+            .configure(luister_dashboard::configure)
     })
     .disable_signals()
     .shutdown_timeout(10);

@@ -38,6 +38,8 @@ pub struct ServerSettings {
     pub site_refresh: Duration,
     /// HTTP worker threads (0 = one per core).
     pub workers: usize,
+    /// The web dashboard at `/`.
+    pub dashboard: luister_dashboard::DashboardSettings,
 }
 
 /// Shared state of one running server.

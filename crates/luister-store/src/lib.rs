@@ -2,7 +2,8 @@
 //!
 //! Owns the connection (with the 18.x/current compatibility switches), the schema and
 //! its migrations, writing event batches exactly once, and the small tables (sites,
-//! salts, tokens, goals, funnels). It knows nothing of HTTP or of enrichment.
+//! salts, tokens, goals, funnels,
+//! dashboard users and share links). It knows nothing of HTTP or of enrichment.
 
 mod audit;
 mod client;
@@ -16,8 +17,10 @@ mod migrate;
 mod retention;
 pub mod salts;
 pub mod schema;
+mod share_links;
 mod sites;
 mod tokens;
+mod users;
 
 pub use audit::AuditEntry;
 pub use client::{ClickHouseSettings, Store};
@@ -27,4 +30,6 @@ pub use goals::{Goal, MAX_GOALS_PER_SITE};
 pub use limits::{CancelOnDrop, QueryLimits};
 pub use migrate::MigrationReport;
 pub use sites::{is_site_domain, SiteRemoval};
+pub use share_links::ShareLink;
 pub use tokens::{hash_token, TokenInfo, TokenScope, TOKEN_PREFIX};
+pub use users::{normalise_email, User, UserRole, MIN_PASSWORD_CHARS};

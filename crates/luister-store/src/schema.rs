@@ -238,6 +238,34 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "per-site retention",
         statements: &["ALTER TABLE sites ADD COLUMN retention_months UInt16 DEFAULT 0"],
     },
+    Migration {
+        version: 7,
+        name: "dashboard users and share links",
+        statements: &[
+            // Dashboard accounts; passwords only as Argon2id hashes.
+            "CREATE TABLE IF NOT EXISTS users (
+            email String,
+            role String,
+            sites Array(String),
+            password_hash String,
+            created_at DateTime('UTC'),
+            deleted UInt8,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        ORDER BY email",
+            // Read-only links to one site's dashboard; the link only as a SHA-256 hash.
+            "CREATE TABLE IF NOT EXISTS share_links (
+            link_hash String,
+            site_id String,
+            name String,
+            password_hash String,
+            created_at DateTime('UTC'),
+            deleted UInt8,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        ORDER BY link_hash",
+        ],
+    },
 ];
 
 /// Rebuilds the visits of stored events (the sessions table is derived data).
