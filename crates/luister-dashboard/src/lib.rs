@@ -68,6 +68,8 @@ pub struct Dashboard {
     pub(crate) assets: Assets,
     pub(crate) sessions: auth::session::SessionStore,
     pub(crate) sign_in_limiter: auth::limiter::SignInLimiter,
+    /// Failed sign-ins per client address (a larger allowance: many people share a proxy).
+    pub(crate) address_limiter: auth::limiter::SignInLimiter,
 }
 
 impl Dashboard {
@@ -84,6 +86,7 @@ impl Dashboard {
                 settings.session_max_age,
             ),
             sign_in_limiter: Default::default(),
+            address_limiter: auth::limiter::SignInLimiter::with_free_failures(50),
             store,
             engine,
             clock,

@@ -1,8 +1,9 @@
 //! Sign-in rate limiting with exponential backoff, per account and per client address.
 //!
-//! Five failures are free (typos happen); after that each failure doubles the wait before
-//! the next attempt, up to 15 minutes. A success clears the account's count. Keys are
-//! forgotten after an hour without failures.
+//! Per account five failures are free (typos happen); after that each failure doubles the
+//! wait before the next attempt, up to 15 minutes. A success clears the account's count.
+//! Per address the allowance is ten times larger, since a whole town hall may sign in
+//! through one proxy. Keys are forgotten after an hour without failures.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -20,22 +21,37 @@ struct Failures {
 }
 
 impl Failures {
-    fn wait(&self) -> Duration {
-        if self.count < FREE_FAILURES {
+    fn wait(&self, free: u32) -> Duration {
+        if self.count < free {
             return Duration::ZERO;
         }
-        let exp = (self.count - FREE_FAILURES).min(20);
+        let exp = (self.count - free).min(20);
         Duration::from_secs(1u64 << exp).min(MAX_WAIT)
     }
 }
 
 /// Failed sign-ins per key (`email:…`, `ip:…`).
-#[derive(Default)]
 pub struct SignInLimiter {
     failures: Mutex<HashMap<String, Failures>>,
+    /// Failures a key may have before it waits.
+    free: u32,
+}
+
+impl Default for SignInLimiter {
+    fn default() -> Self {
+        Self::with_free_failures(FREE_FAILURES)
+    }
 }
 
 impl SignInLimiter {
+    /// A limiter that lets each key fail `free` times before it waits.
+    pub fn with_free_failures(free: u32) -> Self {
+        Self {
+            failures: Mutex::new(HashMap::new()),
+            free,
+        }
+    }
+
     /// `Err(wait)` while any of `keys` must still wait before another attempt.
     pub fn check(&self, keys: &[String]) -> Result<(), Duration> {
         let now = Instant::now();
@@ -43,7 +59,7 @@ impl SignInLimiter {
         let wait = keys
             .iter()
             .filter_map(|k| failures.get(k))
-            .map(|f| f.wait().saturating_sub(now.duration_since(f.last)))
+            .map(|f| f.wait(self.free).saturating_sub(now.duration_since(f.last)))
             .max()
             .unwrap_or(Duration::ZERO);
         if wait.is_zero() {
@@ -98,7 +114,7 @@ mod tests {
         limiter.succeeded(&keys[0]);
         assert!(limiter.check(&keys).is_ok());
         assert_eq!(
-            Failures { count: 60, last: Instant::now() }.wait(),
+            Failures { count: 60, last: Instant::now() }.wait(FREE_FAILURES),
             MAX_WAIT
         );
     }

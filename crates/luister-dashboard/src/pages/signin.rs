@@ -83,19 +83,21 @@ pub async fn submit(
     }
     let email = form.email.trim().to_lowercase();
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
-    let keys = [format!("email:{email}"), format!("ip:{address}")];
+    let account = [format!("email:{email}")];
+    let client = [format!("ip:{address}")];
     let refuse = |message: &str, status| {
         sign_in_page(&dash, &req, &form.terug, &email, Some(message.into()), status)
     };
-    if dash.sign_in_limiter.check(&keys).is_err() {
+    if dash.sign_in_limiter.check(&account).is_err() || dash.address_limiter.check(&client).is_err() {
         return refuse(t.too_many_attempts, actix_web::http::StatusCode::TOO_MANY_REQUESTS);
     }
     let Some(user) = dash.store.check_user_password(&email, &form.password).await? else {
-        dash.sign_in_limiter.failed(&keys);
+        dash.sign_in_limiter.failed(&account);
+        dash.address_limiter.failed(&client);
         tracing::info!(target: "luister::audit", "dashboard sign-in failed");
         return refuse(t.wrong_credentials, actix_web::http::StatusCode::UNAUTHORIZED);
     };
-    dash.sign_in_limiter.succeeded(&keys[0]);
+    dash.sign_in_limiter.succeeded(&account[0]);
     let session = dash.sessions.create(Principal::User(user.email.clone()));
     let mut response = see_other(&safe_return_path(&form.terug));
     let _ = response.add_cookie(&private_cookie(&dash, SESSION_COOKIE, session, "/"));

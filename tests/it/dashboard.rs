@@ -1,0 +1,588 @@
+//! The dashboard: every number a page shows is the API's number for the same query;
+//! sign-in, sessions, CSRF, roles, share links and CSV export hold as designed.
+
+use chrono::{DateTime, Duration, Utc};
+use luister_model::Site;
+use luister_store::{Goal, SavedFunnel, UserRole};
+use luister_tests::app::{import_lines, TestApp};
+use regex::Regex;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+const SITE: &str = "enschede.nl";
+const OTHER: &str = "hengelo.nl";
+const ADMIN_TOKEN: &str = "test-admin-token";
+const PASSWORD: &str = "lange-zin-als-wachtwoord";
+const UAS: [&str; 2] = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+];
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-12T15:00:00Z")
+        .unwrap()
+        .into()
+}
+
+/// 60 visitors over 12 days: different sources, pages, searches (one without results,
+/// one a formula) and applications; a few on the other site.
+fn lines() -> Vec<String> {
+    let mut lines = Vec::new();
+    let referrers = ["https://www.google.nl/", "https://www.bing.com/", ""];
+    for i in 0..60u32 {
+        let when = now() - Duration::hours(3 + i as i64 * 4);
+        let ip = format!("198.51.100.{}", i + 1);
+        let ua = UAS[i as usize % 2];
+        let domain = if i % 10 == 9 { OTHER } else { SITE };
+        let mut line = |minutes: i64, name: &str, url: String, referrer: &str| {
+            lines.push(
+                json!({
+                    "timestamp": (when + Duration::minutes(minutes)).to_rfc3339(),
+                    "domain": domain, "name": name, "url": url, "referrer": referrer,
+                    "ip": ip, "user_agent": ua,
+                })
+                .to_string(),
+            );
+        };
+        line(0, "pageview", format!("https://{domain}/"), referrers[i as usize % 3]);
+        if i % 2 == 0 {
+            line(1, "pageview", format!("https://{domain}/schulden"), "");
+        }
+        if i % 3 == 0 {
+            let term = ["schuldhulp", "=SUM(1)", "kwijtschelding"][i as usize % 9 / 3];
+            line(2, "pageview", format!("https://{domain}/zoeken?q={term}"), "");
+        }
+        if i % 4 == 0 {
+            line(3, "pageview", format!("https://{domain}/schulden/aanvragen"), "");
+            line(4, "Aanvraag verstuurd", format!("https://{domain}/schulden/aanvragen"), "");
+        }
+    }
+    lines
+}
+
+struct Fixture {
+    app: TestApp,
+    share_secret: String,
+}
+
+async fn fixture() -> Fixture {
+    let app = TestApp::start(now(), &[Site::new(SITE), Site::new(OTHER)]).await;
+    import_lines(&app.db, &lines()).await;
+    let store = app.store();
+    let mut goal = Goal::event(SITE, "Aanvraag verstuurd");
+    goal.value_cents = 4_500;
+    goal.minutes_saved = 20.0;
+    store.add_goal(&goal).await.unwrap();
+    store.add_goal(&Goal::page(SITE, "/schulden")).await.unwrap();
+    let definition = json!({"steps": [{"page": "/"}, {"page": "/schulden"}, {"event": "Aanvraag verstuurd"}]});
+    store
+        .add_funnel(&SavedFunnel {
+            site_id: SITE.into(),
+            id: String::new(),
+            name: "Schuldhulp aanvragen".into(),
+            definition: definition.to_string(),
+        })
+        .await
+        .unwrap();
+    for (email, role, sites) in [
+        ("beheer@enschede.nl", UserRole::Admin, vec![]),
+        ("analist@enschede.nl", UserRole::Analyst, vec![SITE.to_string()]),
+        ("kijker@enschede.nl", UserRole::Viewer, vec![SITE.to_string()]),
+        ("kijker@hengelo.nl", UserRole::Viewer, vec![OTHER.to_string()]),
+    ] {
+        store.put_user(email, role, sites, PASSWORD).await.unwrap();
+    }
+    let (_, share_secret) = store.create_share_link(SITE, "teamkamer", None).await.unwrap();
+    Fixture { app, share_secret }
+}
+
+/// A browser without JavaScript: cookies, no redirects followed.
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    fn csrf(&self) -> String {
+        Regex::new(r#"name="csrf" value="([0-9a-f]+)""#)
+            .unwrap()
+            .captures(&self.body)
+            .unwrap_or_else(|| panic!("no csrf in {}", self.body))[1]
+            .to_string()
+    }
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            base: app.base.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let response = request.header("cookie", cookie).send().await.unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let text = set.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.into(), value.into());
+            }
+        }
+        Page {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let form = self.get("/inloggen").await;
+        let csrf = form.csrf();
+        self.post(
+            "/inloggen",
+            &[("email", email), ("password", password), ("csrf", &csrf), ("terug", "/sites")],
+        )
+        .await
+    }
+
+    async fn signed_in(app: &TestApp, email: &str) -> Self {
+        let mut browser = Self::new(app);
+        let page = browser.sign_in(email, PASSWORD).await;
+        assert_eq!((page.status, page.location()), (303, "/sites"), "{}", page.body);
+        browser
+    }
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// A number as the page writes it (nl-NL), back to a number; durations to seconds.
+fn number(text: &str) -> f64 {
+    let text = unescape(text.trim());
+    if text.ends_with(" s") || text.contains(" min") {
+        let parts: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|p| p.parse::<f64>().ok())
+            .collect();
+        return match parts.as_slice() {
+            [s] => *s,
+            [m, s] => m * 60.0 + s,
+            _ => panic!("duration {text:?}"),
+        };
+    }
+    let cleaned: String = text
+        .trim_start_matches("€ ")
+        .trim_end_matches('%')
+        .trim_end_matches(" uur")
+        .replace('.', "")
+        .replace(',', ".")
+        .replace('−', "-");
+    cleaned
+        .parse()
+        .unwrap_or_else(|_| panic!("not a number: {text:?}"))
+}
+
+/// `(row key, metric) → number` of the table with `id` on a page.
+fn table(body: &str, id: &str) -> HashMap<(String, String), f64> {
+    let start = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    let end = body[start..].find("</table>").unwrap() + start;
+    let section = &body[start..end];
+    let row = Regex::new(r#"(?s)<tr data-key="([^"]*)">(.*?)</tr>"#).unwrap();
+    let cell = Regex::new(r#"data-metric="([a-z_]+)">([^<]+)<"#).unwrap();
+    let mut out = HashMap::new();
+    for r in row.captures_iter(section) {
+        for c in cell.captures_iter(&r[2]) {
+            out.insert((unescape(&r[1]), c[1].to_string()), number(&c[2]));
+        }
+    }
+    out
+}
+
+/// The KPI tiles: metric → number.
+fn kpis(body: &str) -> HashMap<String, f64> {
+    Regex::new(r#"class="luister-kpi__value" data-metric="([a-z_]+)">([^<]+)<"#)
+        .unwrap()
+        .captures_iter(body)
+        .map(|c| (c[1].to_string(), number(&c[2])))
+        .collect()
+}
+
+async fn api(app: &TestApp, path: &str) -> Value {
+    let (status, body) = app.call(Method::GET, Some(ADMIN_TOKEN), path, None).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+/// Page value and API value agree to the page's precision.
+fn same(page: f64, api: f64, what: &str) {
+    // Rates are shown with one decimal, durations in whole seconds.
+    let tolerance: f64 = if api.fract() == 0.0 { 0.0 } else { 0.5 };
+    assert!(
+        (page - api).abs() <= tolerance,
+        "{what}: page shows {page}, API says {api}"
+    );
+}
+
+const TABLES: &[(&str, &str, &[&str])] = &[
+    ("pages", "event:page", &["visitors", "pageviews"]),
+    ("entry-pages", "visit:entry_page", &["visitors", "visits"]),
+    ("exit-pages", "visit:exit_page", &["visitors", "visits"]),
+    ("sources", "visit:source", &["visitors", "visits"]),
+    ("channels", "visit:channel", &["visitors", "visits"]),
+    ("devices", "visit:device", &["visitors"]),
+    ("browsers", "visit:browser", &["visitors"]),
+    ("operating-systems", "visit:os", &["visitors"]),
+    ("goals", "event:goal", &["visitors", "events"]),
+];
+
+async fn overview_matches_api(f: &Fixture, browser: &mut Browser, query: &str) {
+    let page = browser.get(&format!("/sites/{SITE}?{query}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let shown = kpis(&page.body);
+    assert_eq!(shown.len(), 5, "{shown:?}");
+    let aggregate = api(
+        &f.app,
+        &format!("/api/v1/stats/aggregate?site_id={SITE}&{query}&metrics=visitors,visits,pageviews,bounce_rate,visit_duration"),
+    )
+    .await;
+    for (metric, value) in &shown {
+        let expected = aggregate["results"][metric]["value"].as_f64().unwrap();
+        same(*value, expected, &format!("{query}: {metric}"));
+    }
+    assert!(shown["visitors"] > 0.0, "the fixture's visitors show");
+    for (id, property, metrics) in TABLES {
+        let rows = table(&page.body, id);
+        let breakdown = api(
+            &f.app,
+            &format!("/api/v1/stats/breakdown?site_id={SITE}&{query}&property={property}&metrics={}&limit=10", metrics.join(",")),
+        )
+        .await;
+        let key = property.split(':').nth(1).unwrap();
+        let expected = breakdown["results"].as_array().unwrap();
+        assert_eq!(rows.len(), expected.len() * metrics.len(), "{query}: {id}: {rows:?} vs {expected:?}");
+        for row in expected {
+            for metric in *metrics {
+                let k = (row[key].as_str().unwrap().to_string(), metric.to_string());
+                same(rows[&k], row[metric].as_f64().unwrap(), &format!("{query}: {id} {k:?}"));
+            }
+        }
+    }
+    let series = api(&f.app, &format!("/api/v1/stats/timeseries?site_id={SITE}&{query}&metrics=visitors")).await;
+    let chart_total: f64 = table(&page.body, "visitors-chart-table").values().sum();
+    let api_total: f64 = series["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["visitors"].as_f64().unwrap())
+        .sum();
+    same(chart_total, api_total, &format!("{query}: chart table"));
+}
+
+#[tokio::test]
+async fn every_number_on_the_overview_is_the_apis() {
+    let f = fixture().await;
+    let mut browser = Browser::signed_in(&f.app, "kijker@enschede.nl").await;
+    for query in [
+        "period=30d",
+        "period=7d&compare=previous_period",
+        "period=day",
+        "period=custom&date=2026-11-05,2026-11-10",
+        "period=30d&filters=visit:source%3D%3DGoogle",
+        "period=30d&filters=event:page%3D%3D/schulden",
+    ] {
+        overview_matches_api(&f, &mut browser, query).await;
+    }
+}
+
+#[tokio::test]
+async fn search_goals_and_funnel_pages_show_the_apis_numbers() {
+    let f = fixture().await;
+    let mut browser = Browser::signed_in(&f.app, "kijker@enschede.nl").await;
+
+    let page = browser.get(&format!("/sites/{SITE}/zoektermen?period=30d")).await;
+    assert_eq!(page.status, 200);
+    for (id, path) in [("terms", "terms"), ("zero-results", "zero-results")] {
+        let rows = table(&page.body, id);
+        let expected = api(&f.app, &format!("/api/v1/search/{path}?site_id={SITE}&period=30d&limit=25")).await;
+        let expected = expected["results"].as_array().unwrap();
+        assert!(!expected.is_empty() || id == "zero-results");
+        for row in expected {
+            let term = row["term"].as_str().unwrap().to_string();
+            for metric in ["searches", "visitors", "zero_result_rate", "exit_rate", "refinement_rate"] {
+                same(rows[&(term.clone(), metric.into())], row[metric].as_f64().unwrap(), &format!("{id} {term} {metric}"));
+            }
+        }
+    }
+
+    let page = browser.get(&format!("/sites/{SITE}/doelen?period=30d")).await;
+    let rows = table(&page.body, "goals");
+    let value = api(&f.app, &format!("/api/v1/goals/value?site_id={SITE}&period=30d")).await;
+    for row in value["results"].as_array().unwrap() {
+        let goal = row["goal"].as_str().unwrap().to_string();
+        for metric in ["conversions", "converters", "conversion_rate", "value_eur", "hours_saved"] {
+            same(rows[&(goal.clone(), metric.into())], row[metric].as_f64().unwrap(), &format!("goal {goal} {metric}"));
+        }
+    }
+    assert!(rows[&("Aanvraag verstuurd".into(), "value_eur".into())] > 0.0);
+    for metric in ["conversions", "converters", "value_eur", "hours_saved"] {
+        same(rows[&("total".into(), metric.into())], value["totals"][metric].as_f64().unwrap(), &format!("total {metric}"));
+    }
+
+    let funnel_id = f.app.store().list_funnels(SITE).await.unwrap()[0].id.clone();
+    let page = browser.get(&format!("/sites/{SITE}/trechters?period=30d&funnel={funnel_id}")).await;
+    let rows = table(&page.body, "funnel-steps");
+    let result = api(&f.app, &format!("/api/v1/funnels/{funnel_id}?period=30d")).await;
+    for step in result["steps"].as_array().unwrap() {
+        let label = format!("{}", step["label"].as_str().unwrap());
+        for metric in ["visitors", "conversion_rate", "conversion_rate_from_previous", "dropoff"] {
+            same(rows[&(label.clone(), metric.into())], step[metric].as_f64().unwrap(), &format!("step {label} {metric}"));
+        }
+    }
+    assert!(result["steps"][2]["visitors"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn signing_in_and_out_with_sessions_csrf_and_backoff() {
+    let f = fixture().await;
+    let mut anonymous = Browser::new(&f.app);
+    let page = anonymous.get(&format!("/sites/{SITE}?period=7d")).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), "/inloggen?terug=%2Fsites%2Fenschede%2Enl%3Fperiod%3D7d");
+    assert_eq!(anonymous.get("/").await.location(), "/inloggen");
+
+    // A wrong password, an unknown user: the same answer.
+    let wrong = anonymous.sign_in("kijker@enschede.nl", "niet-het-wachtwoord").await;
+    let unknown = anonymous.sign_in("niemand@enschede.nl", PASSWORD).await;
+    assert_eq!((wrong.status, unknown.status), (401, 401));
+    // A form without its cookie's token is refused (login CSRF).
+    let mut fresh = Browser::new(&f.app);
+    let refused = fresh
+        .post("/inloggen", &[("email", "kijker@enschede.nl"), ("password", PASSWORD), ("csrf", "00")])
+        .await;
+    assert_eq!(refused.status, 400);
+
+    let mut browser = Browser::new(&f.app);
+    let signed_in = browser.sign_in("kijker@enschede.nl", PASSWORD).await;
+    let cookie = signed_in.headers.get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let sites = browser.get("/sites").await;
+    assert_eq!(sites.status, 200);
+    assert!(sites.body.contains(SITE) && !sites.body.contains(OTHER), "a viewer sees only their sites");
+    let csp = sites.headers.get("content-security-policy").unwrap().to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
+
+    // Sign-out needs the session's CSRF token, then the session is gone.
+    assert_eq!(browser.post("/uitloggen", &[("csrf", "0")]).await.status, 400);
+    let csrf = sites.csrf();
+    assert_eq!(browser.post("/uitloggen", &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(browser.get("/sites").await.status, 303);
+
+    // Five failures are free; then the account waits, even with the right password.
+    let mut attacker = Browser::new(&f.app);
+    for _ in 0..5 {
+        assert_eq!(attacker.sign_in("analist@enschede.nl", "fout-fout-fout").await.status, 401);
+    }
+    assert_eq!(attacker.sign_in("analist@enschede.nl", PASSWORD).await.status, 429);
+}
+
+#[tokio::test]
+async fn roles_decide_what_a_user_may_see_and_change() {
+    let f = fixture().await;
+    let mut viewer = Browser::signed_in(&f.app, "kijker@enschede.nl").await;
+    let mut other = Browser::signed_in(&f.app, "kijker@hengelo.nl").await;
+    let mut analyst = Browser::signed_in(&f.app, "analist@enschede.nl").await;
+    let mut admin = Browser::signed_in(&f.app, "beheer@enschede.nl").await;
+
+    // A site a user has no access to does not exist for them.
+    for path in ["", "/zoektermen", "/doelen", "/trechters", "/live", "/export.csv?property=visit:source"] {
+        assert_eq!(other.get(&format!("/sites/{SITE}{path}")).await.status, 404, "{path}");
+        assert_eq!(viewer.get(&format!("/sites/{SITE}{path}")).await.status, 200, "{path}");
+    }
+    assert_eq!(viewer.get("/beheer").await.status, 404);
+    assert_eq!(analyst.get("/beheer").await.status, 404);
+
+    // A viewer sees no forms and cannot post one.
+    let goals = viewer.get(&format!("/sites/{SITE}/doelen")).await;
+    assert!(!goals.body.contains("name=\"event_name\""));
+    let csrf = goals.csrf();
+    let refused = viewer
+        .post(&format!("/sites/{SITE}/doelen"), &[("csrf", &csrf), ("event_name", "Gebeld")])
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(f.app.store().list_goals(SITE).await.unwrap().len(), 2);
+
+    // An analyst adds a goal and a funnel; without the CSRF token nothing happens.
+    let csrf = analyst.get(&format!("/sites/{SITE}/doelen")).await.csrf();
+    let no_token = analyst
+        .post(&format!("/sites/{SITE}/doelen"), &[("csrf", "x"), ("event_name", "Gebeld")])
+        .await;
+    assert_eq!(no_token.status, 400);
+    let added = analyst
+        .post(
+            &format!("/sites/{SITE}/doelen"),
+            &[("csrf", &csrf), ("event_name", "Gebeld"), ("value_euros", "12,50"), ("minutes_saved", "15")],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let goals = f.app.store().list_goals(SITE).await.unwrap();
+    let gebeld = goals.iter().find(|g| g.event_name == "Gebeld").expect("added");
+    assert_eq!((gebeld.value_cents, gebeld.minutes_saved), (1250, 15.0));
+    let saved = analyst
+        .post(
+            &format!("/sites/{SITE}/trechters"),
+            &[("csrf", &csrf), ("name", "Zoeken naar aanvraag"), ("steps", "search *\npage /schulden/aanvragen"), ("window_minutes", "30")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert!(saved.location().contains("/trechters?funnel="));
+    let shown = analyst.get(saved.location()).await;
+    assert!(shown.body.contains("Zoeken naar aanvraag") && shown.body.contains("funnel-steps"));
+    let audit = api(&f.app, "/api/v1/audit").await;
+    assert!(audit.to_string().contains("user analist@enschede.nl"), "{audit}");
+
+    // The admin adds a user in the dashboard; a removed user's session ends.
+    let csrf = admin.get("/beheer").await.csrf();
+    let page = admin
+        .post(
+            "/beheer/gebruikers/verwijderen",
+            &[("csrf", &csrf), ("email", "kijker@enschede.nl")],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(viewer.get(&format!("/sites/{SITE}")).await.status, 303);
+}
+
+#[tokio::test]
+async fn share_links_show_one_site_read_only_and_can_be_revoked() {
+    let f = fixture().await;
+    let mut guest = Browser::new(&f.app);
+    let page = guest.get(&format!("/gedeeld/{}?period=30d", f.share_secret)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(SITE) && !page.body.contains(OTHER));
+    assert!(!page.body.contains("method=\"post\""), "read-only");
+    let monitor = guest.get(&format!("/gedeeld/{}/monitor", f.share_secret)).await;
+    assert_eq!(monitor.status, 200);
+    assert!(monitor.body.contains("data-refresh=\"30\""));
+    let csv = guest
+        .get(&format!("/gedeeld/{}?period=30d&property=visit:source", f.share_secret))
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with("visit:source,visitors,visits\r\n"));
+    // A URL naming another site still shows the link's own.
+    let sneaky = guest
+        .get(&format!("/gedeeld/{}?site_id={OTHER}&period=30d", f.share_secret))
+        .await;
+    assert!(sneaky.body.contains(SITE) && !sneaky.body.contains(OTHER));
+    assert_eq!(guest.get("/gedeeld/onzin").await.status, 404);
+
+    // A protected link asks for its password first.
+    let (_, secret) = f
+        .app
+        .store()
+        .create_share_link(OTHER, "met wachtwoord", Some(PASSWORD))
+        .await
+        .unwrap();
+    let locked = guest.get(&format!("/gedeeld/{secret}")).await;
+    assert!(locked.body.contains("share-password") && !locked.body.contains("luister-kpi"));
+    assert_eq!(guest.post(&format!("/gedeeld/{secret}"), &[("password", "fout")]).await.status, 401);
+    assert_eq!(guest.post(&format!("/gedeeld/{secret}"), &[("password", PASSWORD)]).await.status, 303);
+    let open = guest.get(&format!("/gedeeld/{secret}")).await;
+    assert!(open.body.contains("luister-kpi") && open.body.contains(OTHER));
+
+    // Revoked in the admin page: gone at once.
+    let mut admin = Browser::signed_in(&f.app, "beheer@enschede.nl").await;
+    let link = f.app.store().list_share_links(Some(SITE)).await.unwrap()[0].clone();
+    let csrf = admin.get("/beheer").await.csrf();
+    let revoked = admin
+        .post(&format!("/beheer/deellinks/{}/intrekken", link.id), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(revoked.status, 200);
+    assert_eq!(guest.get(&format!("/gedeeld/{}", f.share_secret)).await.status, 404);
+}
+
+#[tokio::test]
+async fn csv_exports_are_safe_in_a_spreadsheet() {
+    let f = fixture().await;
+    let mut browser = Browser::signed_in(&f.app, "kijker@enschede.nl").await;
+    let page = browser
+        .get(&format!("/sites/{SITE}/zoektermen/export.csv?period=30d&report=terms"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(page.headers["content-disposition"].to_str().unwrap().contains("attachment"));
+    let lines: Vec<&str> = page.body.split("\r\n").collect();
+    assert_eq!(lines[0], "term,searches,visitors,zero_results,zero_result_rate,exit_rate,refinement_rate");
+    let formula = lines.iter().find(|l| l.contains("sum(1)")).expect("the formula term is exported");
+    assert!(formula.starts_with("'=sum(1)"), "{formula}");
+    assert!(lines.iter().all(|l| !l.starts_with('=')));
+    let sources = browser
+        .get(&format!("/sites/{SITE}/export.csv?period=30d&property=visit:source"))
+        .await;
+    let expected = api(&f.app, &format!("/api/v1/stats/breakdown?site_id={SITE}&period=30d&property=visit:source&metrics=visitors,visits&limit=1000")).await;
+    assert_eq!(sources.body.split("\r\n").filter(|l| !l.is_empty()).count(), 1 + expected["results"].as_array().unwrap().len());
+}
+
+#[tokio::test]
+async fn assets_are_content_hashed_and_cached() {
+    let f = fixture().await;
+    let mut browser = Browser::new(&f.app);
+    let page = browser.get("/inloggen").await;
+    let css = Regex::new(r#"href="(/assets/luister-[0-9a-f]{12}\.css)""#).unwrap().captures(&page.body).expect("stylesheet link")[1].to_string();
+    let asset = browser.get(&css).await;
+    assert_eq!(asset.status, 200);
+    assert_eq!(asset.headers["cache-control"], "public, max-age=31536000, immutable");
+    assert!(asset.body.contains(".utrecht-button"), "NL Design System components are embedded");
+    assert!(asset.body.contains("--utrecht-button-primary-action-background-color"));
+    assert_eq!(browser.get("/assets/luister-000000000000.css").await.status, 404);
+    let statement = browser.get("/toegankelijkheid").await;
+    assert_eq!(statement.status, 200);
+    assert!(statement.body.contains("WCAG 2.1"));
+}
