@@ -32,7 +32,7 @@ function sleep(ms) {
 }
 
 /** The environment for `luister`: ours only, no stray LUISTER_* (the config refuses unknown ones). */
-function luisterEnv(extra) {
+export function luisterEnv(extra) {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('LUISTER_')) env[key] = value;
@@ -41,7 +41,7 @@ function luisterEnv(extra) {
   return { ...env, ...extra };
 }
 
-async function startClickHouse() {
+export async function startClickHouse() {
   if (process.env.LUISTER_TEST_CLICKHOUSE_URL) {
     return { url: process.env.LUISTER_TEST_CLICKHOUSE_URL.replace(/\/$/, ''), stop() {} };
   }
@@ -69,13 +69,13 @@ async function startClickHouse() {
   };
 }
 
-function run(bin, args, env) {
+export function run(bin, args, env) {
   const out = spawnSync(bin, args, { env, encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`luister ${args.join(' ')} failed:\n${out.stdout}\n${out.stderr}`);
   return out.stdout;
 }
 
-async function startLuister(bin, env) {
+export async function startLuister(bin, env) {
   const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const base = await new Promise((resolve, reject) => {
