@@ -370,10 +370,18 @@ async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = server_settings(config)?;
     let enrichers = enrichment::load(config)?;
     let db = Database::open(config).await?;
+    let mut demo_password = None;
     if args.demo {
-        if let Err(e) = load_demo(&db, enrichers.clone()).await {
-            db.close().await;
-            return Err(e);
+        let loaded = async {
+            load_demo(&db, enrichers.clone()).await?;
+            demo::seed_dashboard(&db.store).await
+        };
+        match loaded.await {
+            Ok(password) => demo_password = Some(password),
+            Err(e) => {
+                db.close().await;
+                return Err(e);
+            }
         }
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -385,6 +393,18 @@ async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     println!("Luister is listening on http://{}", server.addr);
+    if let Some(password) = demo_password {
+        println!(
+            "  dashboard:         http://{}/ — sign in as {} with password {password}",
+            server.addr,
+            demo::DEMO_USER
+        );
+    } else {
+        println!(
+            "  dashboard:         http://{}/ (add a user: luister users add you@gemeente.nl --role admin)",
+            server.addr
+        );
+    }
     println!("  add a site:        luister sites add gemeente.nl");
     println!("  API token:         luister token create --name beheer --admin   (then see /api/v1/openapi.json)");
     println!("  embed on the site: <script defer data-domain=\"gemeente.nl\" src=\"http://{}/js/script.js\"></script>", server.addr);

