@@ -396,3 +396,48 @@ async fn weekly_rotation_keeps_a_visitor_from_monday_to_wednesday() {
         "daily salts separate Monday and Wednesday"
     );
 }
+
+/// A site added while the server runs (another process, the dashboard) takes events at
+/// once, long before the periodic refresh of the site list.
+#[tokio::test]
+async fn a_site_added_while_serving_takes_events_at_once() {
+    let app = TestApp::start_tweaked(
+        luister_tests::TestDb::new().await,
+        at("2026-11-02T10:00:00Z"),
+        &[Site::new("enschede.nl")],
+        |s| s.site_refresh = std::time::Duration::from_secs(3600),
+    )
+    .await;
+    let body = r#"{"n":"pageview","u":"https://nieuw.nl/","d":"nieuw.nl"}"#;
+    let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+    assert_eq!(
+        app.send(body, "192.0.2.9", ua).await.status(),
+        400,
+        "unknown before it is added"
+    );
+    app.store().add_site(&Site::new("nieuw.nl")).await.unwrap();
+    // Within the few seconds a miss is remembered the answer may still be "unknown"; then it is taken.
+    let started = std::time::Instant::now();
+    let mut status = 0;
+    while started.elapsed() < std::time::Duration::from_secs(8) {
+        status = app.send(body, "192.0.2.9", ua).await.status().as_u16();
+        if status == 202 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        status, 202,
+        "taken within the negative-cache time, not the hour-long refresh"
+    );
+    // A site that was never looked up before is taken on its very first event.
+    app.store().add_site(&Site::new("later.nl")).await.unwrap();
+    let first = app
+        .send(
+            r#"{"n":"pageview","u":"https://later.nl/","d":"later.nl"}"#,
+            "192.0.2.9",
+            ua,
+        )
+        .await;
+    assert_eq!(first.status(), 202);
+}

@@ -45,17 +45,37 @@ fn lines() -> Vec<String> {
                 .to_string(),
             );
         };
-        line(0, "pageview", format!("https://{domain}/"), referrers[i as usize % 3]);
+        line(
+            0,
+            "pageview",
+            format!("https://{domain}/"),
+            referrers[i as usize % 3],
+        );
         if i % 2 == 0 {
             line(1, "pageview", format!("https://{domain}/schulden"), "");
         }
         if i % 3 == 0 {
             let term = ["schuldhulp", "=SUM(1)", "kwijtschelding"][i as usize % 9 / 3];
-            line(2, "pageview", format!("https://{domain}/zoeken?q={term}"), "");
+            line(
+                2,
+                "pageview",
+                format!("https://{domain}/zoeken?q={term}"),
+                "",
+            );
         }
         if i % 4 == 0 {
-            line(3, "pageview", format!("https://{domain}/schulden/aanvragen"), "");
-            line(4, "Aanvraag verstuurd", format!("https://{domain}/schulden/aanvragen"), "");
+            line(
+                3,
+                "pageview",
+                format!("https://{domain}/schulden/aanvragen"),
+                "",
+            );
+            line(
+                4,
+                "Aanvraag verstuurd",
+                format!("https://{domain}/schulden/aanvragen"),
+                "",
+            );
         }
     }
     lines
@@ -74,8 +94,12 @@ async fn fixture() -> Fixture {
     goal.value_cents = 4_500;
     goal.minutes_saved = 20.0;
     store.add_goal(&goal).await.unwrap();
-    store.add_goal(&Goal::page(SITE, "/schulden")).await.unwrap();
-    let definition = json!({"steps": [{"page": "/"}, {"page": "/schulden"}, {"event": "Aanvraag verstuurd"}]});
+    store
+        .add_goal(&Goal::page(SITE, "/schulden"))
+        .await
+        .unwrap();
+    let definition =
+        json!({"steps": [{"page": "/"}, {"page": "/schulden"}, {"event": "Aanvraag verstuurd"}]});
     store
         .add_funnel(&SavedFunnel {
             site_id: SITE.into(),
@@ -87,13 +111,28 @@ async fn fixture() -> Fixture {
         .unwrap();
     for (email, role, sites) in [
         ("beheer@enschede.nl", UserRole::Admin, vec![]),
-        ("analist@enschede.nl", UserRole::Analyst, vec![SITE.to_string()]),
-        ("kijker@enschede.nl", UserRole::Viewer, vec![SITE.to_string()]),
-        ("kijker@hengelo.nl", UserRole::Viewer, vec![OTHER.to_string()]),
+        (
+            "analist@enschede.nl",
+            UserRole::Analyst,
+            vec![SITE.to_string()],
+        ),
+        (
+            "kijker@enschede.nl",
+            UserRole::Viewer,
+            vec![SITE.to_string()],
+        ),
+        (
+            "kijker@hengelo.nl",
+            UserRole::Viewer,
+            vec![OTHER.to_string()],
+        ),
     ] {
         store.put_user(email, role, sites, PASSWORD).await.unwrap();
     }
-    let (_, share_secret) = store.create_share_link(SITE, "teamkamer", None).await.unwrap();
+    let (_, share_secret) = store
+        .create_share_link(SITE, "teamkamer", None)
+        .await
+        .unwrap();
     Fixture { app, share_secret }
 }
 
@@ -179,7 +218,12 @@ impl Browser {
         let csrf = form.csrf();
         self.post(
             "/inloggen",
-            &[("email", email), ("password", password), ("csrf", &csrf), ("terug", "/sites")],
+            &[
+                ("email", email),
+                ("password", password),
+                ("csrf", &csrf),
+                ("terug", "/sites"),
+            ],
         )
         .await
     }
@@ -187,7 +231,12 @@ impl Browser {
     async fn signed_in(app: &TestApp, email: &str) -> Self {
         let mut browser = Self::new(app);
         let page = browser.sign_in(email, PASSWORD).await;
-        assert_eq!((page.status, page.location()), (303, "/sites"), "{}", page.body);
+        assert_eq!(
+            (page.status, page.location()),
+            (303, "/sites"),
+            "{}",
+            page.body
+        );
         browser
     }
 }
@@ -307,15 +356,27 @@ async fn overview_matches_api(f: &Fixture, browser: &mut Browser, query: &str) {
         .await;
         let key = property.split(':').nth(1).unwrap();
         let expected = breakdown["results"].as_array().unwrap();
-        assert_eq!(rows.len(), expected.len() * metrics.len(), "{query}: {id}: {rows:?} vs {expected:?}");
+        assert_eq!(
+            rows.len(),
+            expected.len() * metrics.len(),
+            "{query}: {id}: {rows:?} vs {expected:?}"
+        );
         for row in expected {
             for metric in *metrics {
                 let k = (row[key].as_str().unwrap().to_string(), metric.to_string());
-                same(rows[&k], row[metric].as_f64().unwrap(), &format!("{query}: {id} {k:?}"));
+                same(
+                    rows[&k],
+                    row[metric].as_f64().unwrap(),
+                    &format!("{query}: {id} {k:?}"),
+                );
             }
         }
     }
-    let series = api(&f.app, &format!("/api/v1/stats/timeseries?site_id={SITE}&{query}&metrics=visitors")).await;
+    let series = api(
+        &f.app,
+        &format!("/api/v1/stats/timeseries?site_id={SITE}&{query}&metrics=visitors"),
+    )
+    .await;
     let chart_total: f64 = table(&page.body, "visitors-chart-table").values().sum();
     let api_total: f64 = series["results"]
         .as_array()
@@ -347,43 +408,94 @@ async fn search_goals_and_funnel_pages_show_the_apis_numbers() {
     let f = fixture().await;
     let mut browser = Browser::signed_in(&f.app, "kijker@enschede.nl").await;
 
-    let page = browser.get(&format!("/sites/{SITE}/zoektermen?period=30d")).await;
+    let page = browser
+        .get(&format!("/sites/{SITE}/zoektermen?period=30d"))
+        .await;
     assert_eq!(page.status, 200);
     for (id, path) in [("terms", "terms"), ("zero-results", "zero-results")] {
         let rows = table(&page.body, id);
-        let expected = api(&f.app, &format!("/api/v1/search/{path}?site_id={SITE}&period=30d&limit=25")).await;
+        let expected = api(
+            &f.app,
+            &format!("/api/v1/search/{path}?site_id={SITE}&period=30d&limit=25"),
+        )
+        .await;
         let expected = expected["results"].as_array().unwrap();
         assert!(!expected.is_empty() || id == "zero-results");
         for row in expected {
             let term = row["term"].as_str().unwrap().to_string();
-            for metric in ["searches", "visitors", "zero_result_rate", "exit_rate", "refinement_rate"] {
-                same(rows[&(term.clone(), metric.into())], row[metric].as_f64().unwrap(), &format!("{id} {term} {metric}"));
+            for metric in [
+                "searches",
+                "visitors",
+                "zero_result_rate",
+                "exit_rate",
+                "refinement_rate",
+            ] {
+                same(
+                    rows[&(term.clone(), metric.into())],
+                    row[metric].as_f64().unwrap(),
+                    &format!("{id} {term} {metric}"),
+                );
             }
         }
     }
 
-    let page = browser.get(&format!("/sites/{SITE}/doelen?period=30d")).await;
+    let page = browser
+        .get(&format!("/sites/{SITE}/doelen?period=30d"))
+        .await;
     let rows = table(&page.body, "goals");
-    let value = api(&f.app, &format!("/api/v1/goals/value?site_id={SITE}&period=30d")).await;
+    let value = api(
+        &f.app,
+        &format!("/api/v1/goals/value?site_id={SITE}&period=30d"),
+    )
+    .await;
     for row in value["results"].as_array().unwrap() {
         let goal = row["goal"].as_str().unwrap().to_string();
-        for metric in ["conversions", "converters", "conversion_rate", "value_eur", "hours_saved"] {
-            same(rows[&(goal.clone(), metric.into())], row[metric].as_f64().unwrap(), &format!("goal {goal} {metric}"));
+        for metric in [
+            "conversions",
+            "converters",
+            "conversion_rate",
+            "value_eur",
+            "hours_saved",
+        ] {
+            same(
+                rows[&(goal.clone(), metric.into())],
+                row[metric].as_f64().unwrap(),
+                &format!("goal {goal} {metric}"),
+            );
         }
     }
     assert!(rows[&("Aanvraag verstuurd".into(), "value_eur".into())] > 0.0);
     for metric in ["conversions", "converters", "value_eur", "hours_saved"] {
-        same(rows[&("total".into(), metric.into())], value["totals"][metric].as_f64().unwrap(), &format!("total {metric}"));
+        same(
+            rows[&("total".into(), metric.into())],
+            value["totals"][metric].as_f64().unwrap(),
+            &format!("total {metric}"),
+        );
     }
 
-    let funnel_id = f.app.store().list_funnels(SITE).await.unwrap()[0].id.clone();
-    let page = browser.get(&format!("/sites/{SITE}/trechters?period=30d&funnel={funnel_id}")).await;
+    let funnel_id = f.app.store().list_funnels(SITE).await.unwrap()[0]
+        .id
+        .clone();
+    let page = browser
+        .get(&format!(
+            "/sites/{SITE}/trechters?period=30d&funnel={funnel_id}"
+        ))
+        .await;
     let rows = table(&page.body, "funnel-steps");
     let result = api(&f.app, &format!("/api/v1/funnels/{funnel_id}?period=30d")).await;
     for step in result["steps"].as_array().unwrap() {
         let label = format!("{}", step["label"].as_str().unwrap());
-        for metric in ["visitors", "conversion_rate", "conversion_rate_from_previous", "dropoff"] {
-            same(rows[&(label.clone(), metric.into())], step[metric].as_f64().unwrap(), &format!("step {label} {metric}"));
+        for metric in [
+            "visitors",
+            "conversion_rate",
+            "conversion_rate_from_previous",
+            "dropoff",
+        ] {
+            same(
+                rows[&(label.clone(), metric.into())],
+                step[metric].as_f64().unwrap(),
+                &format!("step {label} {metric}"),
+            );
         }
     }
     assert!(result["steps"][2]["visitors"].as_u64().unwrap() > 0);
@@ -395,42 +507,93 @@ async fn signing_in_and_out_with_sessions_csrf_and_backoff() {
     let mut anonymous = Browser::new(&f.app);
     let page = anonymous.get(&format!("/sites/{SITE}?period=7d")).await;
     assert_eq!(page.status, 303);
-    assert_eq!(page.location(), "/inloggen?terug=%2Fsites%2Fenschede%2Enl%3Fperiod%3D7d");
+    assert_eq!(
+        page.location(),
+        "/inloggen?terug=%2Fsites%2Fenschede%2Enl%3Fperiod%3D7d"
+    );
     assert_eq!(anonymous.get("/").await.location(), "/inloggen");
 
     // A wrong password, an unknown user: the same answer.
-    let wrong = anonymous.sign_in("kijker@enschede.nl", "niet-het-wachtwoord").await;
+    let wrong = anonymous
+        .sign_in("kijker@enschede.nl", "niet-het-wachtwoord")
+        .await;
     let unknown = anonymous.sign_in("niemand@enschede.nl", PASSWORD).await;
     assert_eq!((wrong.status, unknown.status), (401, 401));
     // A form without its cookie's token is refused (login CSRF).
     let mut fresh = Browser::new(&f.app);
     let refused = fresh
-        .post("/inloggen", &[("email", "kijker@enschede.nl"), ("password", PASSWORD), ("csrf", "00")])
+        .post(
+            "/inloggen",
+            &[
+                ("email", "kijker@enschede.nl"),
+                ("password", PASSWORD),
+                ("csrf", "00"),
+            ],
+        )
         .await;
     assert_eq!(refused.status, 400);
 
     let mut browser = Browser::new(&f.app);
     let signed_in = browser.sign_in("kijker@enschede.nl", PASSWORD).await;
-    let cookie = signed_in.headers.get("set-cookie").unwrap().to_str().unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let cookie = signed_in
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let sites = browser.get("/sites").await;
     assert_eq!(sites.status, 200);
-    assert!(sites.body.contains(SITE) && !sites.body.contains(OTHER), "a viewer sees only their sites");
-    let csp = sites.headers.get("content-security-policy").unwrap().to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
+    assert!(
+        sites.body.contains(SITE) && !sites.body.contains(OTHER),
+        "a viewer sees only their sites"
+    );
+    let csp = sites
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("frame-ancestors 'none'")
+            && !csp.contains("unsafe-inline")
+    );
 
     // Sign-out needs the session's CSRF token, then the session is gone.
-    assert_eq!(browser.post("/uitloggen", &[("csrf", "0")]).await.status, 400);
+    assert_eq!(
+        browser.post("/uitloggen", &[("csrf", "0")]).await.status,
+        400
+    );
     let csrf = sites.csrf();
-    assert_eq!(browser.post("/uitloggen", &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(
+        browser.post("/uitloggen", &[("csrf", &csrf)]).await.status,
+        303
+    );
     assert_eq!(browser.get("/sites").await.status, 303);
 
     // Five failures are free; then the account waits, even with the right password.
     let mut attacker = Browser::new(&f.app);
     for _ in 0..5 {
-        assert_eq!(attacker.sign_in("analist@enschede.nl", "fout-fout-fout").await.status, 401);
+        assert_eq!(
+            attacker
+                .sign_in("analist@enschede.nl", "fout-fout-fout")
+                .await
+                .status,
+            401
+        );
     }
-    assert_eq!(attacker.sign_in("analist@enschede.nl", PASSWORD).await.status, 429);
+    assert_eq!(
+        attacker
+            .sign_in("analist@enschede.nl", PASSWORD)
+            .await
+            .status,
+        429
+    );
 }
 
 #[tokio::test]
@@ -442,9 +605,24 @@ async fn roles_decide_what_a_user_may_see_and_change() {
     let mut admin = Browser::signed_in(&f.app, "beheer@enschede.nl").await;
 
     // A site a user has no access to does not exist for them.
-    for path in ["", "/zoektermen", "/doelen", "/trechters", "/live", "/export.csv?property=visit:source"] {
-        assert_eq!(other.get(&format!("/sites/{SITE}{path}")).await.status, 404, "{path}");
-        assert_eq!(viewer.get(&format!("/sites/{SITE}{path}")).await.status, 200, "{path}");
+    for path in [
+        "",
+        "/zoektermen",
+        "/doelen",
+        "/trechters",
+        "/live",
+        "/export.csv?property=visit:source",
+    ] {
+        assert_eq!(
+            other.get(&format!("/sites/{SITE}{path}")).await.status,
+            404,
+            "{path}"
+        );
+        assert_eq!(
+            viewer.get(&format!("/sites/{SITE}{path}")).await.status,
+            200,
+            "{path}"
+        );
     }
     assert_eq!(viewer.get("/beheer").await.status, 404);
     assert_eq!(analyst.get("/beheer").await.status, 404);
@@ -454,7 +632,10 @@ async fn roles_decide_what_a_user_may_see_and_change() {
     assert!(!goals.body.contains("name=\"event_name\""));
     let csrf = goals.csrf();
     let refused = viewer
-        .post(&format!("/sites/{SITE}/doelen"), &[("csrf", &csrf), ("event_name", "Gebeld")])
+        .post(
+            &format!("/sites/{SITE}/doelen"),
+            &[("csrf", &csrf), ("event_name", "Gebeld")],
+        )
         .await;
     assert_eq!(refused.status, 403);
     assert_eq!(f.app.store().list_goals(SITE).await.unwrap().len(), 2);
@@ -462,23 +643,39 @@ async fn roles_decide_what_a_user_may_see_and_change() {
     // An analyst adds a goal and a funnel; without the CSRF token nothing happens.
     let csrf = analyst.get(&format!("/sites/{SITE}/doelen")).await.csrf();
     let no_token = analyst
-        .post(&format!("/sites/{SITE}/doelen"), &[("csrf", "x"), ("event_name", "Gebeld")])
+        .post(
+            &format!("/sites/{SITE}/doelen"),
+            &[("csrf", "x"), ("event_name", "Gebeld")],
+        )
         .await;
     assert_eq!(no_token.status, 400);
     let added = analyst
         .post(
             &format!("/sites/{SITE}/doelen"),
-            &[("csrf", &csrf), ("event_name", "Gebeld"), ("value_euros", "12,50"), ("minutes_saved", "15")],
+            &[
+                ("csrf", &csrf),
+                ("event_name", "Gebeld"),
+                ("value_euros", "12,50"),
+                ("minutes_saved", "15"),
+            ],
         )
         .await;
     assert_eq!(added.status, 303, "{}", added.body);
     let goals = f.app.store().list_goals(SITE).await.unwrap();
-    let gebeld = goals.iter().find(|g| g.event_name == "Gebeld").expect("added");
+    let gebeld = goals
+        .iter()
+        .find(|g| g.event_name == "Gebeld")
+        .expect("added");
     assert_eq!((gebeld.value_cents, gebeld.minutes_saved), (1250, 15.0));
     let saved = analyst
         .post(
             &format!("/sites/{SITE}/trechters"),
-            &[("csrf", &csrf), ("name", "Zoeken naar aanvraag"), ("steps", "search *\npage /schulden/aanvragen"), ("window_minutes", "30")],
+            &[
+                ("csrf", &csrf),
+                ("name", "Zoeken naar aanvraag"),
+                ("steps", "search *\npage /schulden/aanvragen"),
+                ("window_minutes", "30"),
+            ],
         )
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
@@ -486,7 +683,10 @@ async fn roles_decide_what_a_user_may_see_and_change() {
     let shown = analyst.get(saved.location()).await;
     assert!(shown.body.contains("Zoeken naar aanvraag") && shown.body.contains("funnel-steps"));
     let audit = api(&f.app, "/api/v1/audit").await;
-    assert!(audit.to_string().contains("user analist@enschede.nl"), "{audit}");
+    assert!(
+        audit.to_string().contains("user analist@enschede.nl"),
+        "{audit}"
+    );
 
     // The admin adds a user in the dashboard; a removed user's session ends.
     let csrf = admin.get("/beheer").await.csrf();
@@ -504,21 +704,31 @@ async fn roles_decide_what_a_user_may_see_and_change() {
 async fn share_links_show_one_site_read_only_and_can_be_revoked() {
     let f = fixture().await;
     let mut guest = Browser::new(&f.app);
-    let page = guest.get(&format!("/gedeeld/{}?period=30d", f.share_secret)).await;
+    let page = guest
+        .get(&format!("/gedeeld/{}?period=30d", f.share_secret))
+        .await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains(SITE) && !page.body.contains(OTHER));
     assert!(!page.body.contains("method=\"post\""), "read-only");
-    let monitor = guest.get(&format!("/gedeeld/{}/monitor", f.share_secret)).await;
+    let monitor = guest
+        .get(&format!("/gedeeld/{}/monitor", f.share_secret))
+        .await;
     assert_eq!(monitor.status, 200);
     assert!(monitor.body.contains("data-refresh=\"30\""));
     let csv = guest
-        .get(&format!("/gedeeld/{}?period=30d&property=visit:source", f.share_secret))
+        .get(&format!(
+            "/gedeeld/{}?period=30d&property=visit:source",
+            f.share_secret
+        ))
         .await;
     assert_eq!(csv.status, 200);
     assert!(csv.body.starts_with("visit:source,visitors,visits\r\n"));
     // A URL naming another site still shows the link's own.
     let sneaky = guest
-        .get(&format!("/gedeeld/{}?site_id={OTHER}&period=30d", f.share_secret))
+        .get(&format!(
+            "/gedeeld/{}?site_id={OTHER}&period=30d",
+            f.share_secret
+        ))
         .await;
     assert!(sneaky.body.contains(SITE) && !sneaky.body.contains(OTHER));
     assert_eq!(guest.get("/gedeeld/onzin").await.status, 404);
@@ -532,8 +742,20 @@ async fn share_links_show_one_site_read_only_and_can_be_revoked() {
         .unwrap();
     let locked = guest.get(&format!("/gedeeld/{secret}")).await;
     assert!(locked.body.contains("share-password") && !locked.body.contains("luister-kpi"));
-    assert_eq!(guest.post(&format!("/gedeeld/{secret}"), &[("password", "fout")]).await.status, 401);
-    assert_eq!(guest.post(&format!("/gedeeld/{secret}"), &[("password", PASSWORD)]).await.status, 303);
+    assert_eq!(
+        guest
+            .post(&format!("/gedeeld/{secret}"), &[("password", "fout")])
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        guest
+            .post(&format!("/gedeeld/{secret}"), &[("password", PASSWORD)])
+            .await
+            .status,
+        303
+    );
     let open = guest.get(&format!("/gedeeld/{secret}")).await;
     assert!(open.body.contains("luister-kpi") && open.body.contains(OTHER));
 
@@ -542,10 +764,19 @@ async fn share_links_show_one_site_read_only_and_can_be_revoked() {
     let link = f.app.store().list_share_links(Some(SITE)).await.unwrap()[0].clone();
     let csrf = admin.get("/beheer").await.csrf();
     let revoked = admin
-        .post(&format!("/beheer/deellinks/{}/intrekken", link.id), &[("csrf", &csrf)])
+        .post(
+            &format!("/beheer/deellinks/{}/intrekken", link.id),
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(revoked.status, 200);
-    assert_eq!(guest.get(&format!("/gedeeld/{}", f.share_secret)).await.status, 404);
+    assert_eq!(
+        guest
+            .get(&format!("/gedeeld/{}", f.share_secret))
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -553,21 +784,40 @@ async fn csv_exports_are_safe_in_a_spreadsheet() {
     let f = fixture().await;
     let mut browser = Browser::signed_in(&f.app, "kijker@enschede.nl").await;
     let page = browser
-        .get(&format!("/sites/{SITE}/zoektermen/export.csv?period=30d&report=terms"))
+        .get(&format!(
+            "/sites/{SITE}/zoektermen/export.csv?period=30d&report=terms"
+        ))
         .await;
     assert_eq!(page.status, 200);
-    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
-    assert!(page.headers["content-disposition"].to_str().unwrap().contains("attachment"));
+    assert!(page.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(page.headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
     let lines: Vec<&str> = page.body.split("\r\n").collect();
-    assert_eq!(lines[0], "term,searches,visitors,zero_results,zero_result_rate,exit_rate,refinement_rate");
-    let formula = lines.iter().find(|l| l.contains("sum(1)")).expect("the formula term is exported");
+    assert_eq!(
+        lines[0],
+        "term,searches,visitors,zero_results,zero_result_rate,exit_rate,refinement_rate"
+    );
+    let formula = lines
+        .iter()
+        .find(|l| l.contains("sum(1)"))
+        .expect("the formula term is exported");
     assert!(formula.starts_with("'=sum(1)"), "{formula}");
     assert!(lines.iter().all(|l| !l.starts_with('=')));
     let sources = browser
-        .get(&format!("/sites/{SITE}/export.csv?period=30d&property=visit:source"))
+        .get(&format!(
+            "/sites/{SITE}/export.csv?period=30d&property=visit:source"
+        ))
         .await;
     let expected = api(&f.app, &format!("/api/v1/stats/breakdown?site_id={SITE}&period=30d&property=visit:source&metrics=visitors,visits&limit=1000")).await;
-    assert_eq!(sources.body.split("\r\n").filter(|l| !l.is_empty()).count(), 1 + expected["results"].as_array().unwrap().len());
+    assert_eq!(
+        sources.body.split("\r\n").filter(|l| !l.is_empty()).count(),
+        1 + expected["results"].as_array().unwrap().len()
+    );
 }
 
 #[tokio::test]
@@ -575,13 +825,28 @@ async fn assets_are_content_hashed_and_cached() {
     let f = fixture().await;
     let mut browser = Browser::new(&f.app);
     let page = browser.get("/inloggen").await;
-    let css = Regex::new(r#"href="(/assets/luister-[0-9a-f]{12}\.css)""#).unwrap().captures(&page.body).expect("stylesheet link")[1].to_string();
+    let css = Regex::new(r#"href="(/assets/luister-[0-9a-f]{12}\.css)""#)
+        .unwrap()
+        .captures(&page.body)
+        .expect("stylesheet link")[1]
+        .to_string();
     let asset = browser.get(&css).await;
     assert_eq!(asset.status, 200);
-    assert_eq!(asset.headers["cache-control"], "public, max-age=31536000, immutable");
-    assert!(asset.body.contains(".utrecht-button"), "NL Design System components are embedded");
-    assert!(asset.body.contains("--utrecht-button-primary-action-background-color"));
-    assert_eq!(browser.get("/assets/luister-000000000000.css").await.status, 404);
+    assert_eq!(
+        asset.headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        asset.body.contains(".utrecht-button"),
+        "NL Design System components are embedded"
+    );
+    assert!(asset
+        .body
+        .contains("--utrecht-button-primary-action-background-color"));
+    assert_eq!(
+        browser.get("/assets/luister-000000000000.css").await.status,
+        404
+    );
     let statement = browser.get("/toegankelijkheid").await;
     assert_eq!(statement.status, 200);
     assert!(statement.body.contains("WCAG 2.1"));

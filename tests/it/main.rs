@@ -2,8 +2,8 @@
 
 mod access;
 mod cli;
-mod dashboard;
 mod collector;
+mod dashboard;
 mod durability;
 mod faults;
 mod hardening;

@@ -8,8 +8,8 @@ use crate::users::{users, UsersCommand};
 use crate::{demo, enrichment};
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use luister_model::{Clock, Site, SystemClock};
 use luister_dashboard::DashboardSettings;
+use luister_model::{Clock, Site, SystemClock};
 use luister_server::ServerSettings;
 use luister_spool::{FlusherConfig, FsyncPolicy, SpoolConfig};
 use luister_store::QueryLimits;
@@ -339,7 +339,10 @@ fn dashboard_settings(config: &DashboardConfig) -> anyhow::Result<DashboardSetti
         None
     } else {
         Some(std::fs::read_to_string(&config.theme_css).with_context(|| {
-            format!("dashboard.theme_css: cannot read {}", config.theme_css.display())
+            format!(
+                "dashboard.theme_css: cannot read {}",
+                config.theme_css.display()
+            )
         })?)
     };
     let idle = Duration::from_secs(config.session_idle_minutes * 60);

@@ -165,7 +165,8 @@ pub async fn seed_dashboard(store: &luister_store::Store) -> anyhow::Result<Stri
         application.value_cents = 4_500;
         application.minutes_saved = 20.0;
         store.add_goal(&application).await?;
-        let mut appointment = luister_store::Goal::page(DEMO_DOMAIN, "/paspoort-en-id-kaart/afspraak");
+        let mut appointment =
+            luister_store::Goal::page(DEMO_DOMAIN, "/paspoort-en-id-kaart/afspraak");
         appointment.display_name = "Afspraak paspoort bekeken".into();
         appointment.value_cents = 800;
         appointment.minutes_saved = 6.0;
@@ -199,7 +200,12 @@ pub async fn seed_dashboard(store: &luister_store::Store) -> anyhow::Result<Stri
         Alphanumeric.sample_string(&mut rand::rng(), 20)
     };
     store
-        .put_user(DEMO_USER, luister_store::UserRole::Admin, Vec::new(), &password)
+        .put_user(
+            DEMO_USER,
+            luister_store::UserRole::Admin,
+            Vec::new(),
+            &password,
+        )
         .await?;
     Ok(password)
 }

@@ -8,5 +8,5 @@ pub mod demo;
 pub mod enrichment;
 pub mod import;
 mod manage;
-mod users;
 pub mod spool;
+mod users;

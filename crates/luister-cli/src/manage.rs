@@ -105,7 +105,12 @@ pub(crate) async fn sites(db: &Database, command: SitesCommand) -> anyhow::Resul
 }
 
 /// Records a change made on the command line, by the account that ran it.
-pub(crate) async fn audit(db: &Database, action: &str, site_id: &str, subject: &str) -> anyhow::Result<()> {
+pub(crate) async fn audit(
+    db: &Database,
+    action: &str,
+    site_id: &str,
+    subject: &str,
+) -> anyhow::Result<()> {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());

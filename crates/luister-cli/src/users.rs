@@ -55,9 +55,12 @@ fn new_password() -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         bail!("no terminal to ask for a password: set LUISTER_PASSWORD");
     }
-    let first = rpassword::prompt_password(format!("Password (at least {MIN_PASSWORD_CHARS} characters): "))
-        .context("reading the password")?;
-    let second = rpassword::prompt_password("Same password again: ").context("reading the password")?;
+    let first = rpassword::prompt_password(format!(
+        "Password (at least {MIN_PASSWORD_CHARS} characters): "
+    ))
+    .context("reading the password")?;
+    let second =
+        rpassword::prompt_password("Same password again: ").context("reading the password")?;
     if first != second {
         bail!("the two passwords differ; nothing was changed");
     }
@@ -68,14 +71,27 @@ pub(crate) async fn users(db: &Database, command: UsersCommand) -> anyhow::Resul
     match command {
         UsersCommand::Add { email, role, site } => {
             let password = new_password()?;
-            let user = db.store.put_user(&email, role.role(), site, &password).await?;
-            audit(db, "user.put", "", &format!("{} ({})", user.email, user.role.as_str())).await?;
+            let user = db
+                .store
+                .put_user(&email, role.role(), site, &password)
+                .await?;
+            audit(
+                db,
+                "user.put",
+                "",
+                &format!("{} ({})", user.email, user.role.as_str()),
+            )
+            .await?;
             let reach = if user.role == UserRole::Admin {
                 "every site".to_string()
             } else {
                 user.sites.join(", ")
             };
-            println!("{} can sign in as {} on {reach}", user.email, user.role.as_str());
+            println!(
+                "{} can sign in as {} on {reach}",
+                user.email,
+                user.role.as_str()
+            );
         }
         UsersCommand::List => {
             for user in db.store.list_users().await? {

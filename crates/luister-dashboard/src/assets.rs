@@ -118,7 +118,11 @@ mod tests {
         let themed = Assets::new(Some(":root { --luister-color-accent: #8b0000; }"));
         assert_ne!(plain.css_href(), themed.css_href());
         assert_eq!(plain.js_href(), themed.js_href());
-        assert!(plain.css_href().starts_with("/assets/luister-") && plain.css_href().ends_with(".css"));
-        assert!(themed.find(themed.css_href().trim_start_matches("/assets/")).is_some());
+        assert!(
+            plain.css_href().starts_with("/assets/luister-") && plain.css_href().ends_with(".css")
+        );
+        assert!(themed
+            .find(themed.css_href().trim_start_matches("/assets/"))
+            .is_some());
     }
 }

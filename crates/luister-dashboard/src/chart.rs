@@ -213,12 +213,26 @@ mod tests {
     fn line_points_span_the_plot() {
         let svg = line("c", "t", &[], &[0.0, 10.0], None, &|v| v.to_string());
         // First point on the x axis at the left, last at the top right.
-        assert!(svg.contains(&format!(r#"points="{LEFT:.1},{:.1} {:.1},{TOP:.1}""#, HEIGHT - BOTTOM, WIDTH - RIGHT)), "{svg}");
+        assert!(
+            svg.contains(&format!(
+                r#"points="{LEFT:.1},{:.1} {:.1},{TOP:.1}""#,
+                HEIGHT - BOTTOM,
+                WIDTH - RIGHT
+            )),
+            "{svg}"
+        );
     }
 
     #[test]
     fn bars_scale_to_the_largest() {
-        let svg = bars("f", "t", &[("a".into(), 100.0, "100".into()), ("b".into(), 50.0, "50".into())]);
+        let svg = bars(
+            "f",
+            "t",
+            &[
+                ("a".into(), 100.0, "100".into()),
+                ("b".into(), 50.0, "50".into()),
+            ],
+        );
         assert!(svg.contains(&format!(r#"width="{:.1}""#, WIDTH - 8.0)));
         assert!(svg.contains(&format!(r#"width="{:.1}""#, (WIDTH - 8.0) / 2.0)));
     }

@@ -72,7 +72,10 @@ mod tests {
         let table = CsvTable {
             header: vec!["page".into(), "visitors".into()],
             rows: vec![
-                vec![Cell::Text("=HYPERLINK(\"http://x\")".into()), Cell::Number(3.0)],
+                vec![
+                    Cell::Text("=HYPERLINK(\"http://x\")".into()),
+                    Cell::Number(3.0),
+                ],
                 vec![Cell::Text("+31 is a prefix".into()), Cell::Number(-2.5)],
                 vec![Cell::Text("@SUM(A1)".into()), Cell::Number(0.0)],
                 vec![Cell::Text("/schulden, hulp".into()), Cell::Number(12.0)],

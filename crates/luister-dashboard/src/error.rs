@@ -50,7 +50,10 @@ impl ResponseError for PageError {
         if let Self::SignInRequired { return_to } = self {
             let target = format!(
                 "/inloggen?terug={}",
-                percent_encoding::utf8_percent_encode(return_to, percent_encoding::NON_ALPHANUMERIC)
+                percent_encoding::utf8_percent_encode(
+                    return_to,
+                    percent_encoding::NON_ALPHANUMERIC
+                )
             );
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, target))
@@ -63,7 +66,10 @@ impl ResponseError for PageError {
         let t = Lang::Nl.text();
         let (title, detail) = match self {
             Self::NotFound => (t.not_found, t.not_found_text.to_string()),
-            Self::Forbidden => (t.error, "U mag dit niet wijzigen. / You may not change this.".into()),
+            Self::Forbidden => (
+                t.error,
+                "U mag dit niet wijzigen. / You may not change this.".into(),
+            ),
             Self::BadRequest(reason) => (t.error, reason.clone()),
             Self::Query(QueryError::InvalidParam { param, reason }) => {
                 (t.error, format!("{param}: {reason}"))

@@ -118,7 +118,9 @@ pub fn date(d: NaiveDate, lang: Lang) -> String {
 
 /// A short axis label of a timeseries bucket (`2026-11-30`, `2026-11-30 14:00:00`, `2026-11-01`).
 pub fn bucket_label(bucket: &str, lang: Lang) -> String {
-    let day = bucket.get(..10).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let day = bucket
+        .get(..10)
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     match (day, bucket.get(11..16)) {
         (_, Some(time)) => time.to_string(),
         (Some(d), None) => format!("{} {}", d.day(), month_name(d.month0(), lang)),

@@ -286,7 +286,8 @@ pub static NL: Text = Text {
     saved_funnels: "Opgeslagen trechters",
     new_funnel: "Nieuwe trechter",
     funnel_name: "Naam van de trechter",
-    funnel_steps_help: "Eén stap per regel: page /pad, event Naam of search term (* = elke zoekopdracht).",
+    funnel_steps_help:
+        "Eén stap per regel: page /pad, event Naam of search term (* = elke zoekopdracht).",
     window_minutes: "Tijdvenster in minuten",
     breakdown_by: "Uitsplitsen naar",
     none: "Geen",

@@ -92,7 +92,10 @@ pub fn html(body: String, frame_ancestors: Option<&[String]>) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .body(body);
     let csp = match frame_ancestors.filter(|a| !a.is_empty()) {
-        Some(origins) => CSP.replace("frame-ancestors 'none'", &format!("frame-ancestors {}", origins.join(" "))),
+        Some(origins) => CSP.replace(
+            "frame-ancestors 'none'",
+            &format!("frame-ancestors {}", origins.join(" ")),
+        ),
         None => CSP.to_string(),
     };
     let headers = response.headers_mut();

@@ -15,7 +15,13 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Keys a report URL may carry; anything else in the query is ignored.
 const STATE_KEYS: &[&str] = &[
-    "period", "date", "compare", "filters", "term", "funnel", "breakdown",
+    "period",
+    "date",
+    "compare",
+    "filters",
+    "term",
+    "funnel",
+    "breakdown",
 ];
 
 /// Characters left readable in the URLs we write (`/` and `:` make paths and filters legible).
@@ -200,7 +206,10 @@ impl ReportState {
 
     /// The custom range's dates, for the form (`from`, `to`).
     pub fn custom_dates(&self) -> (String, String) {
-        match (self.get("period"), self.get("date").and_then(|d| d.split_once(','))) {
+        match (
+            self.get("period"),
+            self.get("date").and_then(|d| d.split_once(',')),
+        ) {
             (Some("custom"), Some((a, b))) => (a.to_string(), b.to_string()),
             _ => (String::new(), String::new()),
         }
@@ -236,10 +245,7 @@ impl ReportState {
             custom_from,
             custom_to,
             comparing,
-            compare_href: self.href(&[(
-                "compare",
-                (!comparing).then_some("previous_period"),
-            )]),
+            compare_href: self.href(&[("compare", (!comparing).then_some("previous_period"))]),
             chips: self.chips(t),
         }
     }
@@ -380,14 +386,24 @@ mod tests {
     use super::*;
 
     fn state(query: &[(&str, &str)]) -> ReportState {
-        let params: Params = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let params: Params = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         ReportState::new("/sites/a.nl", &params)
     }
 
     #[test]
     fn filters_are_added_replaced_and_removed() {
-        let s = state(&[("period", "7d"), ("filters", "visit:source==Google"), ("junk", "x")]);
-        assert_eq!(s.href(&[]), "/sites/a.nl?filters=visit:source%3D%3DGoogle&period=7d");
+        let s = state(&[
+            ("period", "7d"),
+            ("filters", "visit:source==Google"),
+            ("junk", "x"),
+        ]);
+        assert_eq!(
+            s.href(&[]),
+            "/sites/a.nl?filters=visit:source%3D%3DGoogle&period=7d"
+        );
         let added = s.with_filter("event:page", "/schulden").unwrap();
         assert_eq!(
             added,

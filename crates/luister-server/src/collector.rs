@@ -118,6 +118,9 @@ pub(crate) async fn ingest(state: &AppState, events: &[RawEvent]) -> Result<usiz
     // Refuse before the sessionizer changes state, so a refused event leaves no trace.
     state.spool.check_room().map_err(IngestRefusal::Spool)?;
     check_rates(state, events)?;
+    state
+        .learn_new_sites(events.iter().map(|e| e.domain.as_str()))
+        .await;
     let mut batch = Batch::default();
     let mut client_error = None;
     for raw in events {

@@ -15,6 +15,7 @@ mod matomo;
 mod ops;
 pub mod rate_limit;
 mod server;
+mod site_lookup;
 mod state;
 mod tracker;
 

@@ -134,6 +134,7 @@ pub async fn start(
         settings: settings.clone(),
         salts,
         sites,
+        site_misses: Default::default(),
         limiters: Limiters::new(settings.rate_limits),
     });
     let dashboard = web::Data::new(luister_dashboard::Dashboard::new(
@@ -143,7 +144,9 @@ pub async fn start(
         settings.dashboard.clone(),
     ));
     if !dashboard.has_design_system_styles() {
-        tracing::warn!("built without the NL Design System styles: run scripts/fetch-data.sh and rebuild");
+        tracing::warn!(
+            "built without the NL Design System styles: run scripts/fetch-data.sh and rebuild"
+        );
     }
     let app_state = state.clone();
     let body_limit = settings.max_event_body;

@@ -54,9 +54,31 @@ pub struct AppState {
     pub(crate) salts: Arc<SaltKeeper>,
     pub(crate) limiters: Limiters,
     pub(crate) sites: Arc<SiteRegistry>,
+    pub(crate) site_misses: crate::site_lookup::SiteMisses,
 }
 
 impl AppState {
+    /// Looks up domains the collector does not know yet (a site added a moment ago) and
+    /// reloads the site list when ClickHouse has one of them.
+    pub(crate) async fn learn_new_sites<'a>(&self, domains: impl IntoIterator<Item = &'a str>) {
+        let mut found = false;
+        for domain in domains {
+            if found || self.sites.get(domain).is_some() || !self.site_misses.may_look_up(domain) {
+                continue;
+            }
+            match self.store.get_site(domain).await {
+                Ok(Some(_)) => found = true,
+                Ok(None) => self.site_misses.missed(domain),
+                Err(e) => tracing::warn!(error = %e, "looking up a new site failed"),
+            }
+        }
+        if found {
+            if let Err(e) = self.reload_sites().await {
+                tracing::warn!(error = %e, "reloading the site list failed");
+            }
+        }
+    }
+
     /// Re-reads the site list now (after the admin API changed it).
     pub async fn reload_sites(&self) -> Result<usize, StoreError> {
         let sites = self.store.list_sites().await?;

@@ -29,7 +29,7 @@ pub use funnels::{SavedFunnel, MAX_FUNNELS_PER_SITE};
 pub use goals::{Goal, MAX_GOALS_PER_SITE};
 pub use limits::{CancelOnDrop, QueryLimits};
 pub use migrate::MigrationReport;
-pub use sites::{is_site_domain, SiteRemoval};
 pub use share_links::ShareLink;
+pub use sites::{is_site_domain, SiteRemoval};
 pub use tokens::{hash_token, TokenInfo, TokenScope, TOKEN_PREFIX};
 pub use users::{normalise_email, User, UserRole, MIN_PASSWORD_CHARS};

@@ -305,7 +305,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(normalise_email(" An@Enschede.NL ").unwrap(), "an@enschede.nl");
+        assert_eq!(
+            normalise_email(" An@Enschede.NL ").unwrap(),
+            "an@enschede.nl"
+        );
         for bad in ["", "an", "@x.nl", "an@nl", "an @x.nl", "an@.nl"] {
             assert!(normalise_email(bad).is_err(), "{bad}");
         }

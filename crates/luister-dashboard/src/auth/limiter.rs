@@ -114,7 +114,11 @@ mod tests {
         limiter.succeeded(&keys[0]);
         assert!(limiter.check(&keys).is_ok());
         assert_eq!(
-            Failures { count: 60, last: Instant::now() }.wait(FREE_FAILURES),
+            Failures {
+                count: 60,
+                last: Instant::now()
+            }
+            .wait(FREE_FAILURES),
             MAX_WAIT
         );
     }

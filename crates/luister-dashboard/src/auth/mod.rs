@@ -125,8 +125,17 @@ mod tests {
 
     #[test]
     fn return_paths_stay_on_this_server() {
-        assert_eq!(safe_return_path("/sites/a.nl?period=7d"), "/sites/a.nl?period=7d");
-        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "", "/a\nb"] {
+        assert_eq!(
+            safe_return_path("/sites/a.nl?period=7d"),
+            "/sites/a.nl?period=7d"
+        );
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+            "/a\nb",
+        ] {
             assert_eq!(safe_return_path(bad), "/", "{bad:?}");
         }
     }

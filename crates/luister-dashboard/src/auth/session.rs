@@ -71,7 +71,11 @@ impl SessionStore {
         if sessions.len() >= MAX_SESSIONS {
             self.expire(&mut sessions, now);
             if sessions.len() >= MAX_SESSIONS {
-                if let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.created).map(|(k, _)| *k) {
+                if let Some(oldest) = sessions
+                    .iter()
+                    .min_by_key(|(_, s)| s.created)
+                    .map(|(k, _)| *k)
+                {
                     sessions.remove(&oldest);
                 }
             }
@@ -114,7 +118,9 @@ impl SessionStore {
 
     /// Ends every session of a principal (a removed user, a revoked link).
     pub fn remove_principal(&self, principal: &Principal) {
-        self.sessions.lock().retain(|_, s| &s.principal != principal);
+        self.sessions
+            .lock()
+            .retain(|_, s| &s.principal != principal);
     }
 
     fn expire(&self, sessions: &mut HashMap<[u8; 32], Session>, now: Instant) {
@@ -128,8 +134,7 @@ impl SessionStore {
 /// Compares two secrets in time independent of where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0

@@ -172,16 +172,27 @@ pub async fn add_user(
     form: web::Form<UserForm>,
 ) -> Result<HttpResponse, PageError> {
     require_admin(&who, Some(&form.csrf))?;
-    let role = UserRole::parse(&form.role)
-        .ok_or_else(|| PageError::BadRequest(format!("{:?} is not admin, analyst or viewer", form.role)))?;
+    let role = UserRole::parse(&form.role).ok_or_else(|| {
+        PageError::BadRequest(format!("{:?} is not admin, analyst or viewer", form.role))
+    })?;
     let sites: Vec<String> = form
         .sites
         .split([',', ' ', '\n'])
         .map(|s| s.trim().to_lowercase())
         .filter(|s| !s.is_empty())
         .collect();
-    let user = dash.store.put_user(&form.email, role, sites, &form.password).await?;
-    audit(&dash, &who, "user.put", "", &format!("{} ({})", user.email, user.role.as_str())).await?;
+    let user = dash
+        .store
+        .put_user(&form.email, role, sites, &form.password)
+        .await?;
+    audit(
+        &dash,
+        &who,
+        "user.put",
+        "",
+        &format!("{} ({})", user.email, user.role.as_str()),
+    )
+    .await?;
     admin_page(&dash, &req, &who, None).await
 }
 
@@ -213,7 +224,14 @@ pub async fn create_share_link(
         .store
         .create_share_link(form.site.trim(), &form.name, password)
         .await?;
-    audit(&dash, &who, "share_link.create", &link.site_id, &format!("{} ({})", link.id, link.name)).await?;
+    audit(
+        &dash,
+        &who,
+        "share_link.create",
+        &link.site_id,
+        &format!("{} ({})", link.id, link.name),
+    )
+    .await?;
     let url = format!("{}/gedeeld/{secret}", public_url(&dash, &req));
     admin_page(&dash, &req, &who, Some(url)).await
 }

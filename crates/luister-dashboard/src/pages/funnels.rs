@@ -19,7 +19,12 @@ use luister_store::SavedFunnel;
 use serde::Deserialize;
 
 /// Breakdowns offered for a funnel.
-const BREAKDOWNS: &[&str] = &["visit:source", "visit:channel", "visit:device", "visit:entry_page"];
+const BREAKDOWNS: &[&str] = &[
+    "visit:source",
+    "visit:channel",
+    "visit:device",
+    "visit:entry_page",
+];
 
 pub struct FunnelLink {
     pub name: String,
@@ -104,8 +109,14 @@ fn step_row(step: &FunnelStepResult, lang: Lang) -> StepRow {
         label: step.label.clone(),
         cells: vec![
             ("visitors", format::int(step.visitors, lang)),
-            ("conversion_rate", format::percent(step.conversion_rate, lang)),
-            ("conversion_rate_from_previous", format::percent(step.conversion_rate_from_previous, lang)),
+            (
+                "conversion_rate",
+                format::percent(step.conversion_rate, lang),
+            ),
+            (
+                "conversion_rate_from_previous",
+                format::percent(step.conversion_rate_from_previous, lang),
+            ),
             ("dropoff", format::int(step.dropoff, lang)),
         ],
     }
@@ -126,7 +137,11 @@ fn funnel_view(
             (
                 format!("{}. {}", s.step, s.label),
                 s.visitors as f64,
-                format!("{} ({})", format::int(s.visitors, lang), format::percent(s.conversion_rate, lang)),
+                format!(
+                    "{} ({})",
+                    format::int(s.visitors, lang),
+                    format::percent(s.conversion_rate, lang)
+                ),
             )
         })
         .collect();
@@ -155,7 +170,11 @@ fn funnel_view(
             .flatten()
             .map(|row| BreakdownRow {
                 value: row.value.clone(),
-                steps: row.steps.iter().map(|s| format::int(s.visitors, lang)).collect(),
+                steps: row
+                    .steps
+                    .iter()
+                    .map(|s| format::int(s.visitors, lang))
+                    .collect(),
                 conversion_rate: format::percent(row.conversion_rate, lang),
             })
             .collect(),
@@ -186,12 +205,19 @@ pub async fn page(
     let view = match chosen {
         Some(funnel) => {
             let mut definition: FunnelDefinition = serde_json::from_str(&funnel.definition)
-                .map_err(|e| PageError::BadRequest(format!("saved funnel {} is unreadable: {e}", funnel.id)))?;
+                .map_err(|e| {
+                    PageError::BadRequest(format!("saved funnel {} is unreadable: {e}", funnel.id))
+                })?;
             let breakdown = state.get("breakdown").filter(|b| BREAKDOWNS.contains(b));
             if let Some(b) = breakdown {
                 definition.breakdown = Some(b.to_string());
             }
-            let q = params::funnel(site.clone(), &definition, &state.query(&[("limit", "10")]), dash.clock.now())?;
+            let q = params::funnel(
+                site.clone(),
+                &definition,
+                &state.query(&[("limit", "10")]),
+                dash.clock.now(),
+            )?;
             let result = dash.engine.funnel(&q).await?;
             Some(funnel_view(funnel, &result, &state, breakdown, t, lang))
         }
@@ -232,9 +258,15 @@ pub async fn save(
     let site = changeable_site(&dash, &who, &domain, &form.csrf).await?;
     let minutes = match form.window_minutes.trim() {
         "" => 60,
-        m => m.parse::<u32>().ok().filter(|m| (1..=44_640).contains(m)).ok_or_else(|| {
-            PageError::BadRequest(format!("{m:?}: kies 1 tot 44640 minuten / choose 1 to 44640 minutes"))
-        })?,
+        m => m
+            .parse::<u32>()
+            .ok()
+            .filter(|m| (1..=44_640).contains(m))
+            .ok_or_else(|| {
+                PageError::BadRequest(format!(
+                    "{m:?}: kies 1 tot 44640 minuten / choose 1 to 44640 minutes"
+                ))
+            })?,
     };
     let definition = FunnelDefinition {
         steps: parse_steps(&form.steps)?,
@@ -249,11 +281,22 @@ pub async fn save(
             site_id: site.domain.clone(),
             id: String::new(),
             name: form.name.trim().to_string(),
-            definition: serde_json::to_string(&definition).map_err(|e| PageError::BadRequest(e.to_string()))?,
+            definition: serde_json::to_string(&definition)
+                .map_err(|e| PageError::BadRequest(e.to_string()))?,
         })
         .await?;
-    audit(&dash, &who, "funnel.add", &site.domain, &format!("{} ({})", saved.id, saved.name)).await?;
-    Ok(see_other(&format!("/sites/{}/trechters?funnel={}", site.domain, saved.id)))
+    audit(
+        &dash,
+        &who,
+        "funnel.add",
+        &site.domain,
+        &format!("{} ({})", saved.id, saved.name),
+    )
+    .await?;
+    Ok(see_other(&format!(
+        "/sites/{}/trechters?funnel={}",
+        site.domain, saved.id
+    )))
 }
 
 /// `POST /sites/{domain}/trechters/{id}/verwijderen`.
@@ -265,7 +308,13 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     let (domain, id) = path.into_inner();
     let site = changeable_site(&dash, &who, &domain, &form.csrf).await?;
-    if !dash.store.list_funnels(&site.domain).await?.iter().any(|f| f.id == id) {
+    if !dash
+        .store
+        .list_funnels(&site.domain)
+        .await?
+        .iter()
+        .any(|f| f.id == id)
+    {
         return Err(PageError::NotFound);
     }
     dash.store.delete_funnel(&site.domain, &id).await?;
@@ -279,7 +328,9 @@ mod tests {
 
     #[test]
     fn builder_lines_become_steps() {
-        let steps = parse_steps("page /schulden\n\n  event Aanvraag verstuurd\nzoek\nsearch bijstand*").unwrap();
+        let steps =
+            parse_steps("page /schulden\n\n  event Aanvraag verstuurd\nzoek\nsearch bijstand*")
+                .unwrap();
         assert_eq!(
             steps,
             vec![

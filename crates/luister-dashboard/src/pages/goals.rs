@@ -72,13 +72,19 @@ pub async fn page(
     let q = params::goal_value(site.clone(), &state.query(&[]), dash.clock.now())?;
     let (value, goals) = tokio::try_join!(
         async { dash.engine.goal_value(&q).await.map_err(PageError::from) },
-        async { dash.store.list_goals(&site.domain).await.map_err(PageError::from) },
+        async {
+            dash.store
+                .list_goals(&site.domain)
+                .await
+                .map_err(PageError::from)
+        },
     )?;
     let rows = goals
         .iter()
         .map(|goal| {
             let result = value.results.iter().find(|r| r.id == goal.id);
-            let num = |f: fn(&luister_query::results::GoalValueRow) -> f64| result.map(f).unwrap_or(0.0);
+            let num =
+                |f: fn(&luister_query::results::GoalValueRow) -> f64| result.map(f).unwrap_or(0.0);
             GoalRow {
                 id: goal.id.clone(),
                 name: goal.display_name.clone(),
@@ -88,9 +94,18 @@ pub async fn page(
                     format!("event {}", goal.event_name)
                 },
                 cells: vec![
-                    ("conversions", format::int(num(|r| r.conversions as f64) as u64, lang)),
-                    ("converters", format::int(num(|r| r.converters as f64) as u64, lang)),
-                    ("conversion_rate", format::percent(num(|r| r.conversion_rate), lang)),
+                    (
+                        "conversions",
+                        format::int(num(|r| r.conversions as f64) as u64, lang),
+                    ),
+                    (
+                        "converters",
+                        format::int(num(|r| r.converters as f64) as u64, lang),
+                    ),
+                    (
+                        "conversion_rate",
+                        format::percent(num(|r| r.conversion_rate), lang),
+                    ),
                     ("value_eur", format::euros(num(|r| r.value_eur), lang)),
                     ("hours_saved", format::hours(num(|r| r.hours_saved), lang)),
                 ],
@@ -100,7 +115,10 @@ pub async fn page(
     let totals = vec![
         ("conversions", format::int(value.totals.conversions, lang)),
         ("converters", format::int(value.totals.converters, lang)),
-        ("conversion_rate", format::percent(value.totals.conversion_rate, lang)),
+        (
+            "conversion_rate",
+            format::percent(value.totals.conversion_rate, lang),
+        ),
         ("value_eur", format::euros(value.totals.value_eur, lang)),
         ("hours_saved", format::hours(value.totals.hours_saved, lang)),
     ];
@@ -130,7 +148,11 @@ fn parse_amount(text: &str, field: &str) -> Result<f64, PageError> {
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0 && *v < 1e9)
-        .ok_or_else(|| PageError::BadRequest(format!("{field}: {text:?} is geen bedrag / is not an amount")))
+        .ok_or_else(|| {
+            PageError::BadRequest(format!(
+                "{field}: {text:?} is geen bedrag / is not an amount"
+            ))
+        })
 }
 
 /// `POST /sites/{domain}/doelen`: adds a goal (analysts and admins).
@@ -157,7 +179,14 @@ pub async fn add(
     goal.value_cents = (parse_amount(&form.value_euros, "value_euros")? * 100.0).round() as i64;
     goal.minutes_saved = parse_amount(&form.minutes_saved, "minutes_saved")?;
     let goal = dash.store.add_goal(&goal).await?;
-    audit(&dash, &who, "goal.add", &site.domain, &format!("{} ({})", goal.id, goal.display_name)).await?;
+    audit(
+        &dash,
+        &who,
+        "goal.add",
+        &site.domain,
+        &format!("{} ({})", goal.id, goal.display_name),
+    )
+    .await?;
     Ok(see_other(&format!("/sites/{}/doelen", site.domain)))
 }
 
@@ -170,7 +199,13 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     let (domain, id) = path.into_inner();
     let site = changeable_site(&dash, &who, &domain, &form.csrf).await?;
-    if !dash.store.list_goals(&site.domain).await?.iter().any(|g| g.id == id) {
+    if !dash
+        .store
+        .list_goals(&site.domain)
+        .await?
+        .iter()
+        .any(|g| g.id == id)
+    {
         return Err(PageError::NotFound);
     }
     dash.store.delete_goal(&site.domain, &id).await?;

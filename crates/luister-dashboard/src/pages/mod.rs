@@ -60,7 +60,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/beheer/gebruikers/verwijderen",
             web::post().to(admin::remove_user),
         )
-        .route("/beheer/deellinks", web::post().to(admin::create_share_link))
+        .route(
+            "/beheer/deellinks",
+            web::post().to(admin::create_share_link),
+        )
         .route(
             "/beheer/deellinks/{id}/intrekken",
             web::post().to(admin::revoke_share_link),

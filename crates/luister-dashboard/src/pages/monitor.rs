@@ -75,11 +75,19 @@ async fn today_against_weekdays(dash: &Dashboard, site: &Site) -> Result<(u64, f
     };
     let today_sum = up_to_hour(0);
     let weeks = (1..series.len()).map(up_to_hour).collect::<Vec<_>>();
-    let mean = if weeks.is_empty() { 0.0 } else { weeks.iter().sum::<f64>() / weeks.len() as f64 };
+    let mean = if weeks.is_empty() {
+        0.0
+    } else {
+        weeks.iter().sum::<f64>() / weeks.len() as f64
+    };
     Ok((today_sum as u64, mean))
 }
 
-async fn funnels_today(dash: &Dashboard, site: &Site, lang: Lang) -> Result<Vec<MonitorFunnel>, PageError> {
+async fn funnels_today(
+    dash: &Dashboard,
+    site: &Site,
+    lang: Lang,
+) -> Result<Vec<MonitorFunnel>, PageError> {
     let saved = dash.store.list_funnels(&site.domain).await?;
     let today: Params = [("period".to_string(), "day".to_string())].into();
     let mut out = Vec::new();
@@ -104,14 +112,22 @@ async fn searches_today(
     report: SearchReport,
     lang: Lang,
 ) -> Result<Vec<(String, String)>, PageError> {
-    let today: Params = [("period".to_string(), "day".to_string()), ("limit".to_string(), "8".to_string())].into();
+    let today: Params = [
+        ("period".to_string(), "day".to_string()),
+        ("limit".to_string(), "8".to_string()),
+    ]
+    .into();
     let q = params::search_terms(site.clone(), &today, dash.clock.now(), report)?;
     let result = dash.engine.search_terms(&q).await?;
     Ok(result
         .results
         .iter()
         .map(|r| {
-            let count = if report == SearchReport::ZeroResults { r.zero_results } else { r.searches };
+            let count = if report == SearchReport::ZeroResults {
+                r.zero_results
+            } else {
+                r.searches
+            };
             (r.term.clone(), format::int(count, lang))
         })
         .collect())
@@ -158,5 +174,8 @@ pub async fn page(
         top_searches,
         zero_searches,
     };
-    Ok(html(page.render()?, Some(&dash.settings.monitor_frame_ancestors)))
+    Ok(html(
+        page.render()?,
+        Some(&dash.settings.monitor_frame_ancestors),
+    ))
 }

@@ -56,12 +56,36 @@ struct OverviewPage {
 
 /// The tables of the overview: id, property, metrics (as API names).
 const TABLES: &[(&str, &str, &[Metric])] = &[
-    ("pages", "event:page", &[Metric::Visitors, Metric::Pageviews]),
-    ("entry-pages", "visit:entry_page", &[Metric::Visitors, Metric::Visits]),
-    ("exit-pages", "visit:exit_page", &[Metric::Visitors, Metric::Visits]),
-    ("sources", "visit:source", &[Metric::Visitors, Metric::Visits]),
-    ("channels", "visit:channel", &[Metric::Visitors, Metric::Visits]),
-    ("campaigns", "visit:utm_campaign", &[Metric::Visitors, Metric::Visits]),
+    (
+        "pages",
+        "event:page",
+        &[Metric::Visitors, Metric::Pageviews],
+    ),
+    (
+        "entry-pages",
+        "visit:entry_page",
+        &[Metric::Visitors, Metric::Visits],
+    ),
+    (
+        "exit-pages",
+        "visit:exit_page",
+        &[Metric::Visitors, Metric::Visits],
+    ),
+    (
+        "sources",
+        "visit:source",
+        &[Metric::Visitors, Metric::Visits],
+    ),
+    (
+        "channels",
+        "visit:channel",
+        &[Metric::Visitors, Metric::Visits],
+    ),
+    (
+        "campaigns",
+        "visit:utm_campaign",
+        &[Metric::Visitors, Metric::Visits],
+    ),
     ("countries", "visit:country", &[Metric::Visitors]),
     ("regions", "visit:region", &[Metric::Visitors]),
     ("cities", "visit:city", &[Metric::Visitors]),
@@ -111,7 +135,11 @@ pub fn metric_header(metric: Metric, t: &Text) -> &'static str {
 }
 
 fn metric_names(metrics: &[Metric]) -> String {
-    metrics.iter().map(|m| m.name()).collect::<Vec<_>>().join(",")
+    metrics
+        .iter()
+        .map(|m| m.name())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Runs every query of the overview (concurrently) and builds the view.
@@ -129,7 +157,8 @@ pub async fn build(
         &state.query(&[("metrics", &metric_names(KPI_METRICS))]),
         now,
     )?;
-    let series_query = params::timeseries(site.clone(), &state.query(&[("metrics", "visitors")]), now)?;
+    let series_query =
+        params::timeseries(site.clone(), &state.query(&[("metrics", "visitors")]), now)?;
     let previous_query = previous_range_query(site, state, now)?;
     let table_queries = TABLES
         .iter()
@@ -169,7 +198,13 @@ pub async fn build(
                 .as_ref()
                 .and_then(|c| c.get(i).copied().flatten());
             // A higher bounce rate is worse: its colour follows that.
-            let good = |c: f64| if *m == Metric::BounceRate { c < 0.0 } else { c > 0.0 };
+            let good = |c: f64| {
+                if *m == Metric::BounceRate {
+                    c < 0.0
+                } else {
+                    c > 0.0
+                }
+            };
             Kpi {
                 label: metric_header(*m, t),
                 metric: m.name(),
@@ -188,12 +223,22 @@ pub async fn build(
     let values: Vec<f64> = series
         .results
         .iter()
-        .map(|p| p.values.get(Metric::Visitors).and_then(|v| v.as_f64()).unwrap_or(0.0))
+        .map(|p| {
+            p.values
+                .get(Metric::Visitors)
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0)
+        })
         .collect();
     let previous_values: Option<Vec<f64>> = previous.map(|r| {
         r.results
             .iter()
-            .map(|p| p.values.get(Metric::Visitors).and_then(|v| v.as_f64()).unwrap_or(0.0))
+            .map(|p| {
+                p.values
+                    .get(Metric::Visitors)
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0)
+            })
             .collect()
     });
     let labels: Vec<String> = series
@@ -351,17 +396,18 @@ pub async fn breakdown_csv(
     let result = dash.engine.breakdown(&q).await?;
     let mut header = vec![property.to_string()];
     header.extend(metrics.iter().map(|m| m.name().to_string()));
-    let rows = result
-        .results
-        .iter()
-        .map(|row| {
-            let mut cells = vec![Cell::Text(row.value.clone())];
-            cells.extend(metrics.iter().map(|m| {
-                Cell::Number(row.values.get(*m).and_then(|v| v.as_f64()).unwrap_or(0.0))
-            }));
-            cells
-        })
-        .collect();
+    let rows =
+        result
+            .results
+            .iter()
+            .map(|row| {
+                let mut cells = vec![Cell::Text(row.value.clone())];
+                cells.extend(metrics.iter().map(|m| {
+                    Cell::Number(row.values.get(*m).and_then(|v| v.as_f64()).unwrap_or(0.0))
+                }));
+                cells
+            })
+            .collect();
     let _ = lang;
     Ok(csv_response(
         &format!("{}-{id}.csv", site.domain),
@@ -373,7 +419,13 @@ pub async fn breakdown_csv(
 pub fn csv_response(file_name: &str, table: &CsvTable) -> HttpResponse {
     let safe_name: String = file_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

@@ -39,13 +39,20 @@ pub async fn live_view(
     let now = dash.clock.now();
     let today: Params = [("period".to_string(), "day".to_string())].into();
     let state = ReportState::new(base_path, &today);
-    let specs = [("live-pages", "event:page", t.pages_today), ("live-sources", "visit:source", t.sources_today)];
+    let specs = [
+        ("live-pages", "event:page", t.pages_today),
+        ("live-sources", "visit:source", t.sources_today),
+    ];
     let queries = specs
         .iter()
         .map(|(_, property, _)| {
             params::breakdown(
                 site.clone(),
-                &state.query(&[("property", property), ("metrics", "visitors"), ("limit", "10")]),
+                &state.query(&[
+                    ("property", property),
+                    ("metrics", "visitors"),
+                    ("limit", "10"),
+                ]),
                 now,
             )
         })
@@ -62,7 +69,13 @@ pub async fn live_view(
         .zip(&results)
         .map(|((id, property, title), result)| {
             breakdown_table(
-                &TableSpec { id, title, property, metrics: &columns, csv_path: &csv_path },
+                &TableSpec {
+                    id,
+                    title,
+                    property,
+                    metrics: &columns,
+                    csv_path: &csv_path,
+                },
                 result,
                 &state,
                 lang,

@@ -84,7 +84,10 @@ fn term_table(
             cells: vec![
                 ("searches", format::int(r.searches, lang)),
                 ("visitors", format::int(r.visitors, lang)),
-                ("zero_result_rate", format::percent(r.zero_result_rate, lang)),
+                (
+                    "zero_result_rate",
+                    format::percent(r.zero_result_rate, lang),
+                ),
                 ("exit_rate", format::percent(r.exit_rate, lang)),
                 ("refinement_rate", format::percent(r.refinement_rate, lang)),
             ],
@@ -135,10 +138,18 @@ async fn run_reports(
     let queries = REPORTS
         .iter()
         .map(|(_, report)| {
-            params::search_terms(site.clone(), &state.query(&[("limit", limit)]), now, *report)
+            params::search_terms(
+                site.clone(),
+                &state.query(&[("limit", limit)]),
+                now,
+                *report,
+            )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(futures_util::future::try_join_all(queries.iter().map(|q| dash.engine.search_terms(q))).await?)
+    Ok(
+        futures_util::future::try_join_all(queries.iter().map(|q| dash.engine.search_terms(q)))
+            .await?,
+    )
 }
 
 /// `GET /sites/{domain}/zoektermen`.
@@ -165,7 +176,11 @@ pub async fn page(
         .collect();
     let after = match state.get("term") {
         Some(_) => {
-            let q = params::search_after(site.clone(), &state.query(&[("limit", "10")]), dash.clock.now())?;
+            let q = params::search_after(
+                site.clone(),
+                &state.query(&[("limit", "10")]),
+                dash.clock.now(),
+            )?;
             Some(after_view(&dash.engine.search_after(&q).await?, lang))
         }
         None => None,
@@ -201,12 +216,25 @@ pub async fn csv(
         .find(|(r, _)| *r == id)
         .ok_or_else(|| PageError::BadRequest(format!("no search report {id:?}")))?;
     let state = ReportState::new("", &query);
-    let q = params::search_terms(site.clone(), &state.query(&[("limit", "1000")]), dash.clock.now(), *report)?;
+    let q = params::search_terms(
+        site.clone(),
+        &state.query(&[("limit", "1000")]),
+        dash.clock.now(),
+        *report,
+    )?;
     let result = dash.engine.search_terms(&q).await?;
-    let header = ["term", "searches", "visitors", "zero_results", "zero_result_rate", "exit_rate", "refinement_rate"]
-        .iter()
-        .map(|h| h.to_string())
-        .collect();
+    let header = [
+        "term",
+        "searches",
+        "visitors",
+        "zero_results",
+        "zero_result_rate",
+        "exit_rate",
+        "refinement_rate",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
     let rows = result
         .results
         .iter()

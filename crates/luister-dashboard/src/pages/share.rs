@@ -4,8 +4,8 @@
 
 use super::overview::{breakdown_csv, build, OverviewView};
 use super::{query_params, see_other};
-use crate::auth::session::Principal;
 use crate::auth::private_cookie;
+use crate::auth::session::Principal;
 use crate::error::PageError;
 use crate::i18n::Lang;
 use crate::layout::{html, Layout};
@@ -51,8 +51,16 @@ pub(super) async fn open_link(
     req: &HttpRequest,
     secret: &str,
 ) -> Result<ShareAccess, PageError> {
-    let link = dash.store.find_share_link(secret).await?.ok_or(PageError::NotFound)?;
-    let site = dash.store.get_site(&link.site_id).await?.ok_or(PageError::NotFound)?;
+    let link = dash
+        .store
+        .find_share_link(secret)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    let site = dash
+        .store
+        .get_site(&link.site_id)
+        .await?
+        .ok_or(PageError::NotFound)?;
     if link.has_password {
         let unlocked = req
             .cookie(SHARE_COOKIE)
@@ -105,7 +113,11 @@ pub async fn overview(
     let lang = Lang::of(&req);
     // The CSV links of a share page come back here with `property=`.
     let view = build(&dash, &site, &state, req.path(), lang).await?;
-    let layout = Layout::new(&dash, &req, format!("{} – {}", lang.text().overview, site.domain));
+    let layout = Layout::new(
+        &dash,
+        &req,
+        format!("{} – {}", lang.text().overview, site.domain),
+    );
     Ok(html(SharePage { layout, view }.render()?, None))
 }
 
@@ -116,10 +128,17 @@ pub async fn unlock(
     secret: web::Path<String>,
     form: web::Form<UnlockForm>,
 ) -> Result<HttpResponse, PageError> {
-    let link = dash.store.find_share_link(&secret).await?.ok_or(PageError::NotFound)?;
+    let link = dash
+        .store
+        .find_share_link(&secret)
+        .await?
+        .ok_or(PageError::NotFound)?;
     let keys = [format!("share:{}", link.id)];
     if dash.sign_in_limiter.check(&keys).is_err()
-        || !dash.store.check_share_link_password(&secret, &form.password).await?
+        || !dash
+            .store
+            .check_share_link_password(&secret, &form.password)
+            .await?
     {
         dash.sign_in_limiter.failed(&keys);
         return password_page(&dash, &req, &secret, true);
@@ -130,4 +149,3 @@ pub async fn unlock(
     let _ = response.add_cookie(&private_cookie(&dash, SHARE_COOKIE, session, &path));
     Ok(response)
 }
-

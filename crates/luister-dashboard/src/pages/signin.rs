@@ -6,7 +6,9 @@
 
 use super::{query_params, see_other};
 use crate::auth::session::{random_token, same_secret, Principal};
-use crate::auth::{private_cookie, safe_return_path, SignedIn, SESSION_COOKIE, SIGN_IN_CSRF_COOKIE};
+use crate::auth::{
+    private_cookie, safe_return_path, SignedIn, SESSION_COOKIE, SIGN_IN_CSRF_COOKIE,
+};
 use crate::error::PageError;
 use crate::i18n::Lang;
 use crate::layout::{html, Layout};
@@ -58,14 +60,29 @@ fn sign_in_page(
     };
     let mut response = html(page.render()?, None);
     *response.status_mut() = status;
-    let _ = response.add_cookie(&private_cookie(dash, SIGN_IN_CSRF_COOKIE, csrf, "/inloggen"));
+    let _ = response.add_cookie(&private_cookie(
+        dash,
+        SIGN_IN_CSRF_COOKIE,
+        csrf,
+        "/inloggen",
+    ));
     Ok(response)
 }
 
 /// `GET /inloggen?terug=…`.
 pub async fn form(dash: web::Data<Dashboard>, req: HttpRequest) -> Result<HttpResponse, PageError> {
-    let back = query_params(&req).get("terug").cloned().unwrap_or_else(|| "/sites".into());
-    sign_in_page(&dash, &req, &back, "", None, actix_web::http::StatusCode::OK)
+    let back = query_params(&req)
+        .get("terug")
+        .cloned()
+        .unwrap_or_else(|| "/sites".into());
+    sign_in_page(
+        &dash,
+        &req,
+        &back,
+        "",
+        None,
+        actix_web::http::StatusCode::OK,
+    )
 }
 
 /// `POST /inloggen`.
@@ -75,27 +92,51 @@ pub async fn submit(
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, PageError> {
     let t = Lang::of(&req).text();
-    let cookie_csrf = req.cookie(SIGN_IN_CSRF_COOKIE).map(|c| c.value().to_string());
+    let cookie_csrf = req
+        .cookie(SIGN_IN_CSRF_COOKIE)
+        .map(|c| c.value().to_string());
     if !cookie_csrf.is_some_and(|c| same_secret(&c, &form.csrf)) {
         return Err(PageError::BadRequest(
-            "het formulier is verlopen; laad de pagina opnieuw / the form expired; reload the page".into(),
+            "het formulier is verlopen; laad de pagina opnieuw / the form expired; reload the page"
+                .into(),
         ));
     }
     let email = form.email.trim().to_lowercase();
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     let account = [format!("email:{email}")];
     let client = [format!("ip:{address}")];
     let refuse = |message: &str, status| {
-        sign_in_page(&dash, &req, &form.terug, &email, Some(message.into()), status)
+        sign_in_page(
+            &dash,
+            &req,
+            &form.terug,
+            &email,
+            Some(message.into()),
+            status,
+        )
     };
-    if dash.sign_in_limiter.check(&account).is_err() || dash.address_limiter.check(&client).is_err() {
-        return refuse(t.too_many_attempts, actix_web::http::StatusCode::TOO_MANY_REQUESTS);
+    if dash.sign_in_limiter.check(&account).is_err() || dash.address_limiter.check(&client).is_err()
+    {
+        return refuse(
+            t.too_many_attempts,
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        );
     }
-    let Some(user) = dash.store.check_user_password(&email, &form.password).await? else {
+    let Some(user) = dash
+        .store
+        .check_user_password(&email, &form.password)
+        .await?
+    else {
         dash.sign_in_limiter.failed(&account);
         dash.address_limiter.failed(&client);
         tracing::info!(target: "luister::audit", "dashboard sign-in failed");
-        return refuse(t.wrong_credentials, actix_web::http::StatusCode::UNAUTHORIZED);
+        return refuse(
+            t.wrong_credentials,
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        );
     };
     dash.sign_in_limiter.succeeded(&account[0]);
     let session = dash.sessions.create(Principal::User(user.email.clone()));
