@@ -364,7 +364,7 @@ impl Config {
             });
         }
         let url = &self.dashboard.public_url;
-        if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://")) {
+        if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
             return Err(ConfigError::Invalid {
                 field: "dashboard.public_url",
                 message: format!("{url:?} must start with https:// or http://"),
