@@ -484,7 +484,7 @@ async fn search_goals_and_funnel_pages_show_the_apis_numbers() {
     let rows = table(&page.body, "funnel-steps");
     let result = api(&f.app, &format!("/api/v1/funnels/{funnel_id}?period=30d")).await;
     for step in result["steps"].as_array().unwrap() {
-        let label = format!("{}", step["label"].as_str().unwrap());
+        let label = step["label"].as_str().unwrap().to_string();
         for metric in [
             "visitors",
             "conversion_rate",
