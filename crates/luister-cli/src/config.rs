@@ -433,7 +433,8 @@ fn env_value(key: &str, value: &str) -> Result<toml::Value, String> {
         | "spool.max_batch_age_ms"
         | "spool.max_bytes"
         | "query.max_execution_seconds"
-        | "query.max_memory_bytes" => trimmed
+        | "query.max_memory_bytes"
+        | "dashboard.session_idle_minutes" => trimmed
             .parse::<u32>()
             .map(|n| toml::Value::Integer(n.into()))
             .or_else(|_| trimmed.parse::<i64>().map(toml::Value::Integer))

@@ -90,3 +90,28 @@ fn the_clickhouse_password_is_never_printed() {
     assert!(!printed.contains("s3cret-pw"), "{printed}");
     assert!(printed.contains("(set, hidden)"), "{printed}");
 }
+
+#[test]
+fn the_example_file_loads_and_dashboard_keys_are_checked() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/luister.example.toml");
+    let config = Config::load(Some(&example), env(&[])).unwrap();
+    assert_eq!(config.dashboard.session_idle_minutes, 120);
+    let config = Config::load(
+        None,
+        env(&[
+            ("LUISTER_PUBLIC_URL", "https://statistiek.enschede.nl"),
+            ("LUISTER_DASHBOARD_SESSION_IDLE_MINUTES", "30"),
+            ("LUISTER_PASSWORD", "not a config key, read by users add"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(config.dashboard.public_url, "https://statistiek.enschede.nl");
+    assert_eq!(config.dashboard.session_idle_minutes, 30);
+    for bad in [
+        ("LUISTER_PUBLIC_URL", "statistiek.enschede.nl"),
+        ("LUISTER_DASHBOARD_SESSION_IDLE_MINUTES", "0"),
+    ] {
+        let error = Config::load(None, env(&[bad])).unwrap_err().to_string();
+        assert!(error.contains("dashboard."), "{bad:?}: {error}");
+    }
+}
