@@ -94,6 +94,35 @@ pub async fn run(args: QueryArgs) -> Result<(), Box<dyn std::error::Error>> {
         "overview without rollups (sequential)",
         time(args.runs, || overview(&raw, &date)).await?,
     ));
+    let dashboard = luister_dashboard::Dashboard::new(
+        store.clone(),
+        engine.clone(),
+        std::sync::Arc::new(luister_model::FixedClock::new(now())),
+        Default::default(),
+    );
+    let page_query: Params = [
+        ("period".to_string(), "30d".to_string()),
+        ("date".to_string(), date.clone()),
+    ]
+    .into();
+    let page_size = dashboard
+        .render_overview(&Site::new(DOMAIN), &page_query)
+        .await
+        .map_err(|e| luister_query::QueryError::param("dashboard", e))?
+        .len();
+    println!("dashboard overview page: {page_size} bytes of HTML");
+    report.push((
+        "dashboard overview page (15 queries + render)",
+        time(args.runs, || async {
+            engine.forget_coverage();
+            dashboard
+                .render_overview(&Site::new(DOMAIN), &page_query)
+                .await
+                .map(|_| ())
+                .map_err(|e| luister_query::QueryError::param("dashboard", e))
+        })
+        .await?,
+    ));
     report.push((
         "funnel (4 steps), stored days",
         time(args.runs, || funnel(&engine, &date)).await?,

@@ -105,7 +105,10 @@ fn the_example_file_loads_and_dashboard_keys_are_checked() {
         ]),
     )
     .unwrap();
-    assert_eq!(config.dashboard.public_url, "https://statistiek.enschede.nl");
+    assert_eq!(
+        config.dashboard.public_url,
+        "https://statistiek.enschede.nl"
+    );
     assert_eq!(config.dashboard.session_idle_minutes, 30);
     for bad in [
         ("LUISTER_PUBLIC_URL", "statistiek.enschede.nl"),

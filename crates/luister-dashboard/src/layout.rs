@@ -39,11 +39,15 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(dash: &Dashboard, req: &HttpRequest, title: impl Into<String>) -> Self {
-        let lang = Lang::of(req);
         let here = match req.query_string() {
             "" => req.path().to_string(),
             q => format!("{}?{q}", req.path()),
         };
+        Self::for_path(dash, Lang::of(req), &here, title)
+    }
+
+    /// The layout of the page at `here` (path and query) in `lang`.
+    pub fn for_path(dash: &Dashboard, lang: Lang, here: &str, title: impl Into<String>) -> Self {
         Self {
             t: lang.text(),
             lang: lang.code(),
@@ -57,7 +61,7 @@ impl Layout {
             switch_lang_href: format!(
                 "/taal/{}?terug={}",
                 lang.other().code(),
-                percent_encoding::utf8_percent_encode(&here, percent_encoding::NON_ALPHANUMERIC)
+                percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC)
             ),
             refresh: 0,
             version: env!("CARGO_PKG_VERSION"),

@@ -16,7 +16,7 @@ mod error;
 pub mod format;
 mod i18n;
 mod layout;
-mod pages;
+pub(crate) mod pages;
 mod report;
 
 pub use assets::Assets;
@@ -92,6 +92,18 @@ impl Dashboard {
             clock,
             settings,
         }
+    }
+
+    /// The overview page of `site` for the URL parameters `query`, rendered without HTTP:
+    /// all of the page's server-side work (its queries, charts and template).
+    pub async fn render_overview(
+        &self,
+        site: &luister_model::Site,
+        query: &luister_query::Params,
+    ) -> Result<String, String> {
+        pages::overview::render_html(self, site, query)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Whether the NL Design System styles were embedded at build time.

@@ -10,7 +10,7 @@ mod funnels;
 mod goals;
 mod home;
 mod monitor;
-mod overview;
+pub(crate) mod overview;
 mod realtime;
 mod search;
 mod share;

@@ -359,6 +359,28 @@ pub async fn page(
     })
 }
 
+/// The overview page's HTML for `query`, as a signed-in user would get it, without HTTP
+/// (for the benchmark of the page's server time).
+pub async fn render_html(
+    dash: &Dashboard,
+    site: &Site,
+    query: &Params,
+) -> Result<String, PageError> {
+    let path = format!("/sites/{}", site.domain);
+    let state = ReportState::new(&path, query);
+    let lang = Lang::Nl;
+    let view = build(dash, site, &state, &format!("{path}/export.csv"), lang).await?;
+    let mut layout = Layout::for_path(
+        dash,
+        lang,
+        &path,
+        format!("{} – {}", lang.text().overview, site.domain),
+    )
+    .site_nav(&site.domain, "");
+    layout.user = Some("bench@gemeente.nl".into());
+    Ok(OverviewPage { layout, view }.render()?)
+}
+
 /// `GET /sites/{domain}/export.csv?property=…`: one overview table, up to 1,000 rows.
 pub async fn csv(
     dash: web::Data<Dashboard>,
