@@ -2,7 +2,7 @@
 //! sign-in, sessions, CSRF, roles, share links and CSV export hold as designed.
 
 use chrono::{DateTime, Duration, Utc};
-use luister_model::Site;
+use luister_model::{Clock, Site};
 use luister_store::{Goal, SavedFunnel, UserRole};
 use luister_tests::app::{import_lines, TestApp};
 use regex::Regex;
@@ -14,6 +14,8 @@ const SITE: &str = "enschede.nl";
 const OTHER: &str = "hengelo.nl";
 const ADMIN_TOKEN: &str = "test-admin-token";
 const PASSWORD: &str = "lange-zin-als-wachtwoord";
+/// The admin's authenticator secret (admins sign in with a second factor).
+const ADMIN_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 const UAS: [&str; 2] = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
@@ -129,6 +131,14 @@ async fn fixture() -> Fixture {
     ] {
         store.put_user(email, role, sites, PASSWORD).await.unwrap();
     }
+    store
+        .set_user_totp(
+            "beheer@enschede.nl",
+            ADMIN_SECRET,
+            &["herstel-code1".into()],
+        )
+        .await
+        .unwrap();
     let (_, share_secret) = store
         .create_share_link(SITE, "teamkamer", None)
         .await
@@ -230,7 +240,14 @@ impl Browser {
 
     async fn signed_in(app: &TestApp, email: &str) -> Self {
         let mut browser = Self::new(app);
-        let page = browser.sign_in(email, PASSWORD).await;
+        let mut page = browser.sign_in(email, PASSWORD).await;
+        if page.location() == "/inloggen/code" {
+            let csrf = browser.get("/inloggen/code").await.csrf();
+            let code = totp_code(ADMIN_SECRET, app.clock.now().timestamp() as u64);
+            page = browser
+                .post("/inloggen/code", &[("csrf", &csrf), ("code", &code)])
+                .await;
+        }
         assert_eq!(
             (page.status, page.location()),
             (303, "/sites"),
@@ -239,6 +256,16 @@ impl Browser {
         );
         browser
     }
+}
+
+/// The code an authenticator app shows for `secret` at `unix_seconds`.
+fn totp_code(secret: &str, unix_seconds: u64) -> String {
+    totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
+        .build()
+        .unwrap()
+        .generate(unix_seconds)
+        .to_string()
 }
 
 fn unescape(text: &str) -> String {
@@ -850,4 +877,120 @@ async fn assets_are_content_hashed_and_cached() {
     let statement = browser.get("/toegankelijkheid").await;
     assert_eq!(statement.status, 200);
     assert!(statement.body.contains("WCAG 2.1"));
+}
+
+#[tokio::test]
+async fn admins_sign_in_with_a_second_factor() {
+    let f = fixture().await;
+    let now = f.app.clock.now().timestamp() as u64;
+    // The enrolled admin: password, then code; without the code there is no session.
+    let mut browser = Browser::new(&f.app);
+    let page = browser.sign_in("beheer@enschede.nl", PASSWORD).await;
+    assert_eq!(page.location(), "/inloggen/code");
+    assert_eq!(
+        browser.get("/beheer").await.status,
+        303,
+        "no access between password and code"
+    );
+    let csrf = browser.get("/inloggen/code").await.csrf();
+    assert_eq!(
+        browser
+            .post("/inloggen/code", &[("csrf", &csrf), ("code", "000000")])
+            .await
+            .status,
+        401
+    );
+    let code = totp_code(ADMIN_SECRET, now);
+    let ok = browser
+        .post("/inloggen/code", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!((ok.status, ok.location()), (303, "/sites"));
+    assert_eq!(browser.get("/beheer").await.status, 200);
+    // The same code again (a replay) is refused; a recovery code works once.
+    let mut replay = Browser::new(&f.app);
+    replay.sign_in("beheer@enschede.nl", PASSWORD).await;
+    let csrf = replay.get("/inloggen/code").await.csrf();
+    assert_eq!(
+        replay
+            .post("/inloggen/code", &[("csrf", &csrf), ("code", &code)])
+            .await
+            .status,
+        401
+    );
+    let recovered = replay
+        .post(
+            "/inloggen/code",
+            &[("csrf", &csrf), ("code", "HERSTEL-CODE1")],
+        )
+        .await;
+    assert_eq!(recovered.status, 303);
+    let mut again = Browser::new(&f.app);
+    again.sign_in("beheer@enschede.nl", PASSWORD).await;
+    let csrf = again.get("/inloggen/code").await.csrf();
+    assert_eq!(
+        again
+            .post(
+                "/inloggen/code",
+                &[("csrf", &csrf), ("code", "herstel-code1")]
+            )
+            .await
+            .status,
+        401
+    );
+
+    // An admin without a second factor must set one up before anything else.
+    f.app
+        .store()
+        .put_user("nieuw@enschede.nl", UserRole::Admin, vec![], PASSWORD)
+        .await
+        .unwrap();
+    let mut fresh = Browser::new(&f.app);
+    let page = fresh.sign_in("nieuw@enschede.nl", PASSWORD).await;
+    assert_eq!(page.location(), "/account/tweestaps");
+    assert_eq!(fresh.get("/sites").await.status, 303);
+    let setup = fresh.get("/account/tweestaps").await;
+    assert!(setup.body.contains("<svg role=\"img\""), "a QR code");
+    let secret = Regex::new(r#"id="totp-secret">([A-Z2-7]+)<"#)
+        .unwrap()
+        .captures(&setup.body)
+        .unwrap()[1]
+        .to_string();
+    let csrf = setup.csrf();
+    let wrong = fresh
+        .post(
+            "/account/tweestaps",
+            &[("csrf", &csrf), ("secret", &secret), ("code", "123456")],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    let done = fresh
+        .post(
+            "/account/tweestaps",
+            &[
+                ("csrf", &csrf),
+                ("secret", &secret),
+                ("code", &totp_code(&secret, now)),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let codes = Regex::new(r"<li><code>([a-z0-9]{4}-[a-z0-9]{4})</code></li>")
+        .unwrap()
+        .captures_iter(&done.body)
+        .count();
+    assert_eq!(codes, 10);
+    assert_eq!(
+        fresh.get("/beheer").await.status,
+        200,
+        "a full session after set-up"
+    );
+    assert!(
+        f.app
+            .store()
+            .get_user("nieuw@enschede.nl")
+            .await
+            .unwrap()
+            .unwrap()
+            .has_totp
+    );
 }

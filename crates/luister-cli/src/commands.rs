@@ -353,6 +353,7 @@ fn dashboard_settings(config: &DashboardConfig) -> anyhow::Result<DashboardSetti
         session_max_age: idle.max(Duration::from_secs(12 * 3600)),
         monitor_frame_ancestors: config.monitor_frame_ancestors.clone(),
         public_url: config.public_url.trim_end_matches('/').to_string(),
+        require_totp_for_admins: config.require_totp_for_admins,
     })
 }
 
@@ -398,7 +399,7 @@ async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("Luister is listening on http://{}", server.addr);
     if let Some(password) = demo_password {
         println!(
-            "  dashboard:         http://{}/ — sign in as {} with password {password}",
+            "  dashboard:         http://{}/ — sign in as {} (analyst of the demo site) with password {password}",
             server.addr,
             demo::DEMO_USER
         );

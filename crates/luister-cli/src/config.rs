@@ -46,6 +46,8 @@ pub struct DashboardConfig {
     pub session_idle_minutes: u64,
     /// Origins allowed to show the monitor in a frame (e.g. an intranet page); empty: none.
     pub monitor_frame_ancestors: Vec<String>,
+    /// Admins must set up and use two-factor sign-in (TOTP), as the BIO asks.
+    pub require_totp_for_admins: bool,
 }
 
 impl Default for DashboardConfig {
@@ -55,6 +57,7 @@ impl Default for DashboardConfig {
             public_url: String::new(),
             session_idle_minutes: 120,
             monitor_frame_ancestors: Vec::new(),
+            require_totp_for_admins: true,
         }
     }
 }
@@ -251,6 +254,10 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "dashboard.session_idle_minutes",
     ),
     (
+        "LUISTER_DASHBOARD_REQUIRE_TOTP_FOR_ADMINS",
+        "dashboard.require_totp_for_admins",
+    ),
+    (
         "LUISTER_QUERY_MAX_EXECUTION_SECONDS",
         "query.max_execution_seconds",
     ),
@@ -424,7 +431,7 @@ fn env_value(key: &str, value: &str) -> Result<toml::Value, String> {
                 .map(|s| toml::Value::String(s.into()))
                 .collect(),
         ),
-        "allow_headless" | "anonymize_ip" => match trimmed {
+        "allow_headless" | "anonymize_ip" | "dashboard.require_totp_for_admins" => match trimmed {
             "1" | "true" | "yes" => toml::Value::Boolean(true),
             "0" | "false" | "no" | "" => toml::Value::Boolean(false),
             other => return Err(format!("{key} must be true or false, not {other:?}")),

@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 
 /// The demo site's domain.
 pub const DEMO_DOMAIN: &str = "demo.gemeente.nl";
-/// The dashboard user `serve --demo` makes (an admin, with a new password at every start).
+/// The dashboard user `serve --demo` makes (an analyst of the demo site, with a new
+/// password at every start; admins need two-factor sign-in, a demo should not).
 pub const DEMO_USER: &str = "demo@demo.gemeente.nl";
 
 const PAGES: &[&str] = &[

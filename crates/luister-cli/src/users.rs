@@ -28,6 +28,9 @@ pub enum UsersCommand {
     Remove { email: String },
     /// Set a new password for a user.
     Passwd { email: String },
+    /// Turn a user's two-factor sign-in off (a lost phone); admins set it up again at their next sign-in.
+    #[command(name = "reset-2fa")]
+    Reset2fa { email: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -100,13 +103,22 @@ pub(crate) async fn users(db: &Database, command: UsersCommand) -> anyhow::Resul
                 } else {
                     user.sites.join(",")
                 };
-                println!("{}\t{}\t{reach}", user.email, user.role.as_str());
+                let second = if user.has_totp { "2fa" } else { "-" };
+                println!("{}\t{}\t{second}\t{reach}", user.email, user.role.as_str());
             }
         }
         UsersCommand::Remove { email } => {
             let user = db.store.remove_user(&email).await?;
             audit(db, "user.remove", "", &user.email).await?;
             println!("removed {}", user.email);
+        }
+        UsersCommand::Reset2fa { email } => {
+            db.store.clear_user_totp(&email).await?;
+            audit(db, "user.2fa_reset", "", &email.trim().to_lowercase()).await?;
+            println!(
+                "two-factor sign-in is off for {}",
+                email.trim().to_lowercase()
+            );
         }
         UsersCommand::Passwd { email } => {
             if db.store.get_user(&email).await?.is_none() {

@@ -44,6 +44,8 @@ pub struct DashboardSettings {
     pub monitor_frame_ancestors: Vec<String>,
     /// Public URL of this server, for the embed snippet; empty: the request's own host.
     pub public_url: String,
+    /// Admins must sign in with a second factor (TOTP); the BIO asks for it.
+    pub require_totp_for_admins: bool,
 }
 
 impl Default for DashboardSettings {
@@ -55,6 +57,7 @@ impl Default for DashboardSettings {
             session_max_age: Duration::from_secs(12 * 3600),
             monitor_frame_ancestors: Vec::new(),
             public_url: String::new(),
+            require_totp_for_admins: true,
         }
     }
 }
@@ -70,6 +73,8 @@ pub struct Dashboard {
     pub(crate) sign_in_limiter: auth::limiter::SignInLimiter,
     /// Failed sign-ins per client address (a larger allowance: many people share a proxy).
     pub(crate) address_limiter: auth::limiter::SignInLimiter,
+    /// TOTP codes already used (a code works once).
+    pub(crate) used_codes: auth::totp::UsedCodes,
 }
 
 impl Dashboard {
@@ -87,6 +92,7 @@ impl Dashboard {
             ),
             sign_in_limiter: Default::default(),
             address_limiter: auth::limiter::SignInLimiter::with_free_failures(50),
+            used_codes: Default::default(),
             store,
             engine,
             clock,

@@ -266,6 +266,16 @@ pub const MIGRATIONS: &[Migration] = &[
         ORDER BY link_hash",
         ],
     },
+    Migration {
+        version: 8,
+        name: "two-factor sign-in",
+        statements: &[
+            // The TOTP secret of a user who set up two-factor sign-in (empty: none), and
+            // the SHA-256 hashes of their unused recovery codes.
+            "ALTER TABLE users ADD COLUMN totp_secret String DEFAULT ''",
+            "ALTER TABLE users ADD COLUMN recovery_hashes Array(String) DEFAULT []",
+        ],
+    },
 ];
 
 /// Rebuilds the visits of stored events (the sessions table is derived data).

@@ -53,6 +53,8 @@ pub struct User {
     pub sites: Vec<String>,
     /// Unix seconds.
     pub created_at: u32,
+    /// Whether the user signs in with a second factor (a TOTP app).
+    pub has_totp: bool,
 }
 
 impl User {
@@ -76,6 +78,8 @@ struct UserRow {
     created_at: u32,
     deleted: u8,
     version: u64,
+    totp_secret: String,
+    recovery_hashes: Vec<String>,
 }
 
 impl UserRow {
@@ -85,11 +89,12 @@ impl UserRow {
             role: UserRole::parse(&self.role).unwrap_or_default(),
             sites: self.sites.clone(),
             created_at: self.created_at,
+            has_totp: !self.totp_secret.is_empty(),
         }
     }
 }
 
-const SELECT_USERS: &str = "SELECT email, role, sites, password_hash, toUInt32(created_at) AS created_at, deleted, version FROM users FINAL";
+const SELECT_USERS: &str = "SELECT email, role, sites, password_hash, toUInt32(created_at) AS created_at, deleted, version, totp_secret, recovery_hashes FROM users FINAL";
 
 /// Argon2id hash in PHC form (`$argon2id$v=19$…`), with a fresh random salt.
 pub fn hash_password(plain: &str) -> Result<String, StoreError> {
@@ -170,10 +175,12 @@ impl Store {
                 return Err(StoreError::SiteNotFound(domain.clone()));
             }
         }
-        let created_at = match self.user_row(&email).await? {
-            Some(old) => old.created_at,
-            None => now_secs(),
-        };
+        let old = self.user_row(&email).await?;
+        let created_at = old.as_ref().map_or_else(now_secs, |o| o.created_at);
+        // A changed role or password keeps the second factor already set up.
+        let (totp_secret, recovery_hashes) = old
+            .map(|o| (o.totp_secret, o.recovery_hashes))
+            .unwrap_or_default();
         let row = UserRow {
             email,
             role: role.as_str().into(),
@@ -186,9 +193,59 @@ impl Store {
             created_at,
             deleted: 0,
             version: crate::sites::version_now(),
+            totp_secret,
+            recovery_hashes,
         };
         self.write_user(&row).await?;
         Ok(row.user())
+    }
+
+    /// The TOTP secret of a user with two-factor sign-in (base32), or `None`.
+    pub async fn user_totp_secret(&self, email: &str) -> Result<Option<String>, StoreError> {
+        let Ok(email) = normalise_email(email) else {
+            return Ok(None);
+        };
+        Ok(self
+            .user_row(&email)
+            .await?
+            .map(|r| r.totp_secret)
+            .filter(|s| !s.is_empty()))
+    }
+
+    /// Sets up two-factor sign-in: the TOTP secret and the recovery codes (stored hashed).
+    pub async fn set_user_totp(
+        &self,
+        email: &str,
+        secret: &str,
+        recovery_codes: &[String],
+    ) -> Result<(), StoreError> {
+        let mut row = self.existing_user(email).await?;
+        row.totp_secret = secret.to_string();
+        row.recovery_hashes = recovery_codes
+            .iter()
+            .map(|c| crate::tokens::hash_token(&normalise_recovery_code(c)))
+            .collect();
+        row.version = crate::sites::version_now();
+        self.write_user(&row).await
+    }
+
+    /// Turns two-factor sign-in off (a lost phone: `luister users reset-2fa`).
+    pub async fn clear_user_totp(&self, email: &str) -> Result<(), StoreError> {
+        self.set_user_totp(email, "", &[]).await
+    }
+
+    /// Uses up a recovery code; true when it was one of the user's unused codes.
+    pub async fn use_recovery_code(&self, email: &str, code: &str) -> Result<bool, StoreError> {
+        let mut row = self.existing_user(email).await?;
+        let hash = crate::tokens::hash_token(&normalise_recovery_code(code));
+        let before = row.recovery_hashes.len();
+        row.recovery_hashes.retain(|h| *h != hash);
+        if row.recovery_hashes.len() == before {
+            return Ok(false);
+        }
+        row.version = crate::sites::version_now();
+        self.write_user(&row).await?;
+        Ok(true)
     }
 
     /// Changes the password of an existing user.
@@ -276,6 +333,14 @@ impl Store {
     }
 }
 
+/// Recovery codes are compared without case, spaces or dashes (`ab12-cd34` = `AB12CD34`).
+fn normalise_recovery_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 /// A valid hash of a random password, checked against when the user is unknown.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$V2Wn3pNQb2oAKcAp7mWBPrbzFJb0vA0ChX8lWg0Km3E";
@@ -322,6 +387,7 @@ mod tests {
             role: UserRole::Viewer,
             sites: vec!["a.nl".into()],
             created_at: 0,
+            has_totp: false,
         };
         assert!(viewer.can_read("a.nl") && !viewer.can_read("b.nl"));
         assert!(!viewer.can_change("a.nl"));

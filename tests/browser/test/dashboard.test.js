@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { luisterEnv, query, repo, run, startClickHouse, startLuister } from '../lib/env.js';
 
@@ -98,13 +99,37 @@ after(async () => {
   await world?.stop();
 });
 
+/** The six digits an authenticator app shows for a base32 secret now (RFC 6238). */
+function totpCode(secret, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/** Signs in; an admin sets up two-step verification on the way (checked with axe-core). */
 async function signedIn(email) {
   const context = await world.browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
   await page.goto(`${world.base}/inloggen`);
   await page.fill('#email', email);
   await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL(/\/sites$/), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForLoadState('load'), page.click('button[type=submit]')]);
+  if (page.url().endsWith('/account/tweestaps')) {
+    await assertAccessible(page, 'tweestaps-instellen');
+    const secret = (await page.textContent('#totp-secret')).trim();
+    await page.fill('#setup-code', totpCode(secret));
+    await Promise.all([page.waitForLoadState('load'), page.click('form[action="/account/tweestaps"] button[type=submit]')]);
+    assert.equal(await page.locator('#recovery-codes li').count(), 10);
+    await assertAccessible(page, 'herstelcodes');
+    await Promise.all([page.waitForURL(/\/sites$/), page.click('a[href="/sites"] >> nth=-1')]);
+  }
+  assert.match(page.url(), /\/sites$/);
   return { page, context };
 }
 

@@ -6,6 +6,7 @@
 
 pub mod limiter;
 pub mod session;
+pub mod totp;
 
 use crate::error::PageError;
 use crate::Dashboard;
@@ -89,6 +90,13 @@ impl FromRequest for SignedIn {
             })
         })
     }
+}
+
+/// The session cookie and grant of a request, whatever its principal.
+pub fn session_of(dash: &Dashboard, req: &HttpRequest) -> Option<(String, session::SessionGrant)> {
+    let cookie = req.cookie(SESSION_COOKIE)?.value().to_string();
+    let grant = dash.sessions.get(&cookie)?;
+    Some((cookie, grant))
 }
 
 /// A cookie only this server reads: HttpOnly, `SameSite=Lax`, `Secure` behind TLS.

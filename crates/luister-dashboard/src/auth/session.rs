@@ -17,6 +17,10 @@ pub enum Principal {
     User(String),
     /// A visitor who opened a password-protected share link (its id).
     ShareLink(String),
+    /// A user whose password was right and whose second factor is still to come.
+    SecondFactor(String),
+    /// An admin who must set up two-factor sign-in before anything else.
+    Enrolling(String),
 }
 
 #[derive(Debug, Clone)]

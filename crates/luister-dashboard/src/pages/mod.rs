@@ -15,6 +15,7 @@ mod realtime;
 mod search;
 mod share;
 mod signin;
+mod two_factor;
 
 use crate::auth::SignedIn;
 use crate::error::PageError;
@@ -30,6 +31,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/inloggen", web::get().to(signin::form))
         .route("/inloggen", web::post().to(signin::submit))
         .route("/uitloggen", web::post().to(signin::sign_out))
+        .route("/inloggen/code", web::get().to(two_factor::code_form))
+        .route("/inloggen/code", web::post().to(two_factor::code_submit))
+        .route("/account/tweestaps", web::get().to(two_factor::setup_form))
+        .route(
+            "/account/tweestaps",
+            web::post().to(two_factor::setup_submit),
+        )
         .route("/taal/{lang}", web::get().to(home::switch_language))
         .route("/toegankelijkheid", web::get().to(accessibility::page))
         .route("/sites", web::get().to(home::sites))

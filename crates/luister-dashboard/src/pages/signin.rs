@@ -15,6 +15,7 @@ use crate::layout::{html, Layout};
 use crate::Dashboard;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use luister_store::UserRole;
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -139,8 +140,24 @@ pub async fn submit(
         );
     };
     dash.sign_in_limiter.succeeded(&account[0]);
-    let session = dash.sessions.create(Principal::User(user.email.clone()));
-    let mut response = see_other(&safe_return_path(&form.terug));
+    let (principal, target) = if user.has_totp {
+        (
+            Principal::SecondFactor(user.email.clone()),
+            "/inloggen/code".to_string(),
+        )
+    } else if user.role == UserRole::Admin && dash.settings.require_totp_for_admins {
+        (
+            Principal::Enrolling(user.email.clone()),
+            "/account/tweestaps".to_string(),
+        )
+    } else {
+        (
+            Principal::User(user.email.clone()),
+            safe_return_path(&form.terug),
+        )
+    };
+    let session = dash.sessions.create(principal);
+    let mut response = see_other(&target);
     let _ = response.add_cookie(&private_cookie(&dash, SESSION_COOKIE, session, "/"));
     let mut spent = private_cookie(&dash, SIGN_IN_CSRF_COOKIE, String::new(), "/inloggen");
     spent.make_removal();
