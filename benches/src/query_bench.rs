@@ -124,6 +124,17 @@ pub async fn run(args: QueryArgs) -> Result<(), Box<dyn std::error::Error>> {
         .await?,
     ));
     report.push((
+        "dashboard overview page, warm engine",
+        time(args.runs, || async {
+            dashboard
+                .render_overview(&Site::new(DOMAIN), &page_query)
+                .await
+                .map(|_| ())
+                .map_err(|e| luister_query::QueryError::param("dashboard", e))
+        })
+        .await?,
+    ));
+    report.push((
         "funnel (4 steps), stored days",
         time(args.runs, || funnel(&engine, &date)).await?,
     ));

@@ -354,6 +354,18 @@ fn dashboard_settings(config: &DashboardConfig) -> anyhow::Result<DashboardSetti
         monitor_frame_ancestors: config.monitor_frame_ancestors.clone(),
         public_url: config.public_url.trim_end_matches('/').to_string(),
         require_totp_for_admins: config.require_totp_for_admins,
+        oidc: (!config.oidc.issuer.is_empty()).then(|| luister_dashboard::OidcSettings {
+            issuer: config.oidc.issuer.clone(),
+            client_id: config.oidc.client_id.clone(),
+            client_secret: config.oidc.client_secret.clone(),
+            label: config.oidc.label.clone(),
+            roles_claim: config.oidc.roles_claim.clone(),
+            admin_values: config.oidc.admin_values.clone(),
+            analyst_values: config.oidc.analyst_values.clone(),
+            viewer_values: config.oidc.viewer_values.clone(),
+            sites_claim: config.oidc.sites_claim.clone(),
+            default_sites: config.oidc.default_sites.clone(),
+        }),
     })
 }
 

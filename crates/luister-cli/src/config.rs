@@ -48,6 +48,71 @@ pub struct DashboardConfig {
     pub monitor_frame_ancestors: Vec<String>,
     /// Admins must set up and use two-factor sign-in (TOTP), as the BIO asks.
     pub require_totp_for_admins: bool,
+    /// Single sign-on with OpenID Connect (Entra ID, Keycloak, ADFS); off without an issuer.
+    pub oidc: OidcConfig,
+}
+
+/// `[dashboard.oidc]`.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// The provider's issuer URL (its `/.well-known/openid-configuration` is read); empty: off.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Text of the sign-in button.
+    pub label: String,
+    /// Claim with the user's roles or groups.
+    pub roles_claim: String,
+    /// Claim values that make a user an admin, an analyst or a viewer.
+    pub admin_values: Vec<String>,
+    pub analyst_values: Vec<String>,
+    pub viewer_values: Vec<String>,
+    /// Claim with the domains a viewer or analyst may open; empty: `default_sites`.
+    pub sites_claim: String,
+    pub default_sites: Vec<String>,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            label: "Inloggen met uw organisatie-account".into(),
+            roles_claim: "roles".into(),
+            admin_values: Vec::new(),
+            analyst_values: Vec::new(),
+            viewer_values: Vec::new(),
+            sites_claim: String::new(),
+            default_sites: Vec::new(),
+        }
+    }
+}
+
+/// The client secret is never printed.
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &if self.client_secret.is_empty() {
+                    "(none)"
+                } else {
+                    "(set, hidden)"
+                },
+            )
+            .field("label", &self.label)
+            .field("roles_claim", &self.roles_claim)
+            .field("admin_values", &self.admin_values)
+            .field("analyst_values", &self.analyst_values)
+            .field("viewer_values", &self.viewer_values)
+            .field("sites_claim", &self.sites_claim)
+            .field("default_sites", &self.default_sites)
+            .finish()
+    }
 }
 
 impl Default for DashboardConfig {
@@ -58,6 +123,7 @@ impl Default for DashboardConfig {
             session_idle_minutes: 120,
             monitor_frame_ancestors: Vec::new(),
             require_totp_for_admins: true,
+            oidc: OidcConfig::default(),
         }
     }
 }
@@ -257,6 +323,9 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "LUISTER_DASHBOARD_REQUIRE_TOTP_FOR_ADMINS",
         "dashboard.require_totp_for_admins",
     ),
+    ("LUISTER_OIDC_ISSUER", "dashboard.oidc.issuer"),
+    ("LUISTER_OIDC_CLIENT_ID", "dashboard.oidc.client_id"),
+    ("LUISTER_OIDC_CLIENT_SECRET", "dashboard.oidc.client_secret"),
     (
         "LUISTER_QUERY_MAX_EXECUTION_SECONDS",
         "query.max_execution_seconds",
@@ -376,6 +445,30 @@ impl Config {
                 field: "dashboard.public_url",
                 message: format!("{url:?} must start with https:// or http://"),
             });
+        }
+        let oidc = &self.dashboard.oidc;
+        if !oidc.issuer.is_empty() {
+            if !(oidc.issuer.starts_with("https://") || oidc.issuer.starts_with("http://")) {
+                return Err(ConfigError::Invalid {
+                    field: "dashboard.oidc.issuer",
+                    message: format!("{:?} must start with https://", oidc.issuer),
+                });
+            }
+            if oidc.client_id.is_empty() {
+                return Err(ConfigError::Invalid {
+                    field: "dashboard.oidc.client_id",
+                    message: "single sign-on needs the client id the provider gave".into(),
+                });
+            }
+            if oidc.admin_values.is_empty()
+                && oidc.analyst_values.is_empty()
+                && oidc.viewer_values.is_empty()
+            {
+                return Err(ConfigError::Invalid {
+                    field: "dashboard.oidc",
+                    message: "name the claim values that give a role (admin_values, analyst_values, viewer_values)".into(),
+                });
+            }
         }
         if self.spool.max_batch_events == 0 {
             return Err(ConfigError::Invalid {

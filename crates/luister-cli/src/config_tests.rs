@@ -118,3 +118,41 @@ fn the_example_file_loads_and_dashboard_keys_are_checked() {
         assert!(error.contains("dashboard."), "{bad:?}: {error}");
     }
 }
+
+#[test]
+fn single_sign_on_needs_a_client_and_roles_and_hides_its_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("luister.toml");
+    std::fs::write(
+        &path,
+        "[dashboard.oidc]\nroles_claim = \"groups\"\nanalyst_values = [\"luister-analist\"]\n",
+    )
+    .unwrap();
+    let issuer = (
+        "LUISTER_OIDC_ISSUER",
+        "https://login.example.nl/realms/gemeente",
+    );
+    let config = Config::load(
+        Some(&path),
+        env(&[
+            issuer,
+            ("LUISTER_OIDC_CLIENT_ID", "luister"),
+            ("LUISTER_OIDC_CLIENT_SECRET", "zeer-geheim"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(config.dashboard.oidc.client_secret, "zeer-geheim");
+    assert!(
+        !format!("{config:?}").contains("zeer-geheim"),
+        "the secret is never printed"
+    );
+    let no_client = Config::load(Some(&path), env(&[issuer]))
+        .unwrap_err()
+        .to_string();
+    assert!(no_client.contains("client_id"), "{no_client}");
+    std::fs::write(&path, "[dashboard.oidc]\nclient_id = \"luister\"\n").unwrap();
+    let no_roles = Config::load(Some(&path), env(&[issuer]))
+        .unwrap_err()
+        .to_string();
+    assert!(no_roles.contains("admin_values"), "{no_roles}");
+}

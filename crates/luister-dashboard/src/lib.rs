@@ -20,6 +20,7 @@ pub(crate) mod pages;
 mod report;
 
 pub use assets::Assets;
+pub use auth::oidc::OidcSettings;
 pub use i18n::Lang;
 
 use actix_web::web;
@@ -46,6 +47,8 @@ pub struct DashboardSettings {
     pub public_url: String,
     /// Admins must sign in with a second factor (TOTP); the BIO asks for it.
     pub require_totp_for_admins: bool,
+    /// Single sign-on with OpenID Connect, when configured.
+    pub oidc: Option<OidcSettings>,
 }
 
 impl Default for DashboardSettings {
@@ -58,6 +61,7 @@ impl Default for DashboardSettings {
             monitor_frame_ancestors: Vec::new(),
             public_url: String::new(),
             require_totp_for_admins: true,
+            oidc: None,
         }
     }
 }
@@ -75,6 +79,7 @@ pub struct Dashboard {
     pub(crate) address_limiter: auth::limiter::SignInLimiter,
     /// TOTP codes already used (a code works once).
     pub(crate) used_codes: auth::totp::UsedCodes,
+    pub(crate) oidc: Option<auth::oidc::Oidc>,
 }
 
 impl Dashboard {
@@ -93,6 +98,7 @@ impl Dashboard {
             sign_in_limiter: Default::default(),
             address_limiter: auth::limiter::SignInLimiter::with_free_failures(50),
             used_codes: Default::default(),
+            oidc: settings.oidc.clone().map(auth::oidc::Oidc::new),
             store,
             engine,
             clock,

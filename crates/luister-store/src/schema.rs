@@ -268,12 +268,14 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 8,
-        name: "two-factor sign-in",
+        name: "two-factor and single sign-on",
         statements: &[
             // The TOTP secret of a user who set up two-factor sign-in (empty: none), and
             // the SHA-256 hashes of their unused recovery codes.
             "ALTER TABLE users ADD COLUMN totp_secret String DEFAULT ''",
             "ALTER TABLE users ADD COLUMN recovery_hashes Array(String) DEFAULT []",
+            // `local` (password) or `oidc` (single sign-on; role and sites from the provider).
+            "ALTER TABLE users ADD COLUMN auth_source String DEFAULT 'local'",
         ],
     },
 ];

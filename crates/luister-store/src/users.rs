@@ -55,6 +55,8 @@ pub struct User {
     pub created_at: u32,
     /// Whether the user signs in with a second factor (a TOTP app).
     pub has_totp: bool,
+    /// Whether the user signs in through single sign-on (OpenID Connect), not a password.
+    pub sso: bool,
 }
 
 impl User {
@@ -80,7 +82,11 @@ struct UserRow {
     version: u64,
     totp_secret: String,
     recovery_hashes: Vec<String>,
+    auth_source: String,
 }
+
+/// `auth_source` of a single sign-on user.
+const SSO: &str = "oidc";
 
 impl UserRow {
     fn user(&self) -> User {
@@ -90,11 +96,12 @@ impl UserRow {
             sites: self.sites.clone(),
             created_at: self.created_at,
             has_totp: !self.totp_secret.is_empty(),
+            sso: self.auth_source == SSO,
         }
     }
 }
 
-const SELECT_USERS: &str = "SELECT email, role, sites, password_hash, toUInt32(created_at) AS created_at, deleted, version, totp_secret, recovery_hashes FROM users FINAL";
+const SELECT_USERS: &str = "SELECT email, role, sites, password_hash, toUInt32(created_at) AS created_at, deleted, version, totp_secret, recovery_hashes, auth_source FROM users FINAL";
 
 /// Argon2id hash in PHC form (`$argon2id$v=19$…`), with a fresh random salt.
 pub fn hash_password(plain: &str) -> Result<String, StoreError> {
@@ -176,6 +183,12 @@ impl Store {
             }
         }
         let old = self.user_row(&email).await?;
+        if old.as_ref().is_some_and(|o| o.auth_source == SSO) {
+            return Err(StoreError::Invalid {
+                field: "email",
+                reason: format!("{email} signs in through single sign-on; remove that user first"),
+            });
+        }
         let created_at = old.as_ref().map_or_else(now_secs, |o| o.created_at);
         // A changed role or password keeps the second factor already set up.
         let (totp_secret, recovery_hashes) = old
@@ -195,6 +208,54 @@ impl Store {
             version: crate::sites::version_now(),
             totp_secret,
             recovery_hashes,
+            auth_source: "local".into(),
+        };
+        self.write_user(&row).await?;
+        Ok(row.user())
+    }
+
+    /// Records a user who signed in through single sign-on, with the role and sites the
+    /// provider's claims gave (unknown sites are left out). An address that belongs to a
+    /// local (password) user is refused: a provider must not take over a local account.
+    pub async fn put_sso_user(
+        &self,
+        email: &str,
+        role: UserRole,
+        sites: Vec<String>,
+    ) -> Result<User, StoreError> {
+        let email = normalise_email(email)?;
+        let old = self.user_row(&email).await?;
+        if old.as_ref().is_some_and(|o| o.auth_source != SSO) {
+            return Err(StoreError::Conflict(format!(
+                "{email} has a local account; sign in with its password"
+            )));
+        }
+        let known: Vec<String> = self
+            .list_sites()
+            .await?
+            .into_iter()
+            .map(|s| s.domain)
+            .collect();
+        let sites = if role == UserRole::Admin {
+            Vec::new()
+        } else {
+            sites.into_iter().filter(|s| known.contains(s)).collect()
+        };
+        let unusable: String = {
+            use rand::distr::{Alphanumeric, SampleString};
+            Alphanumeric.sample_string(&mut rand::rng(), 40)
+        };
+        let row = UserRow {
+            created_at: old.as_ref().map_or_else(now_secs, |o| o.created_at),
+            email,
+            role: role.as_str().into(),
+            sites,
+            password_hash: hash_password(&unusable)?,
+            deleted: 0,
+            version: crate::sites::version_now(),
+            totp_secret: String::new(),
+            recovery_hashes: Vec::new(),
+            auth_source: SSO.into(),
         };
         self.write_user(&row).await?;
         Ok(row.user())
@@ -270,6 +331,7 @@ impl Store {
             Err(_) => None,
         };
         match row {
+            Some(row) if row.auth_source == SSO => Ok(None),
             Some(row) if verify_password(password, &row.password_hash) => Ok(Some(row.user())),
             Some(_) => Ok(None),
             None => {
@@ -388,6 +450,7 @@ mod tests {
             sites: vec!["a.nl".into()],
             created_at: 0,
             has_totp: false,
+            sso: false,
         };
         assert!(viewer.can_read("a.nl") && !viewer.can_read("b.nl"));
         assert!(!viewer.can_change("a.nl"));

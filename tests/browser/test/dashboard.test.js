@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
+import net from 'node:net';
 import { luisterEnv, query, repo, run, startClickHouse, startLuister } from '../lib/env.js';
+import { CLIENT_ID, CLIENT_SECRET, startOidcProvider } from '../lib/oidc-provider.js';
 
 const SITE = 'dashboard.gemeente.test';
 const OTHER = 'ander.gemeente.test';
@@ -54,18 +56,52 @@ async function api(pathAndQuery, init = {}) {
   return JSON.parse(text);
 }
 
+/** A loopback port that was free a moment ago (Luister's address must be known to the provider). */
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const oidc = await startOidcProvider({
+    redirectUri: `${publicUrl}/inloggen/sso/terug`,
+    accounts: {
+      'sso-analist@gemeente.test': { groups: ['luister-analist'], luister_sites: [SITE] },
+      'zonder-rol@gemeente.test': { groups: ['iets-anders'] },
+    },
+  });
   const bin = process.env.LUISTER_BIN || path.join(repo, 'target', 'debug', 'luister');
   const clickhouse = await startClickHouse();
   const database = `luister_dashboard_${process.pid}_${Date.now()}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'luister-dashboard-'));
+  const configFile = path.join(dataDir, 'luister.toml');
+  writeFileSync(configFile, [
+    '[dashboard.oidc]',
+    'label = "Inloggen met de test-provider"',
+    'roles_claim = "groups"',
+    'admin_values = ["luister-beheer"]',
+    'analyst_values = ["luister-analist"]',
+    'viewer_values = ["luister-lezer"]',
+    'sites_claim = "luister_sites"',
+    '',
+  ].join('\n'));
   const env = luisterEnv({
+    LUISTER_CONFIG: configFile,
     LUISTER_CLICKHOUSE_URL: clickhouse.url,
     LUISTER_CLICKHOUSE_DATABASE: database,
     LUISTER_DATA_DIR: dataDir,
-    LUISTER_LISTEN: '127.0.0.1:0',
+    LUISTER_LISTEN: `127.0.0.1:${port}`,
+    LUISTER_PUBLIC_URL: publicUrl,
     LUISTER_ADMIN_TOKEN: ADMIN_TOKEN,
+    LUISTER_OIDC_ISSUER: oidc.issuer,
+    LUISTER_OIDC_CLIENT_ID: CLIENT_ID,
+    LUISTER_OIDC_CLIENT_SECRET: CLIENT_SECRET,
   });
   run(bin, ['sites', 'add', SITE], env);
   run(bin, ['sites', 'add', OTHER], env);
@@ -84,6 +120,7 @@ before(async () => {
     async stop() {
       await browser.close();
       await luister.stop();
+      await oidc.close();
       await query(clickhouse.url, '', `DROP DATABASE IF EXISTS ${database}`).catch(() => {});
       clickhouse.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -261,6 +298,43 @@ describe('dashboard', () => {
     assert.ok(await page.isVisible('text=Visitors per day'));
     assert.match(page.url(), /period=30d/, 'the switch comes back to the same view');
     await context.close();
+  });
+
+  test('single sign-on through a real OpenID provider', async () => {
+    const context = await world.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${world.base}/sites/${SITE}/doelen`);
+    assert.match(page.url(), /\/inloggen\?terug=/);
+    await Promise.all([page.waitForURL(/127\.0\.0\.1:\d+\/interaction\//), page.click('#sso')]);
+    assert.ok(!page.url().startsWith(world.base), 'the browser is at the provider');
+    await page.fill('input[name=login]', 'sso-analist@gemeente.test');
+    await page.fill('input[name=password]', 'wat-dan-ook');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('button.login-submit');
+    await Promise.all([
+      page.waitForURL(new RegExp(`${world.base.replace(/[.:/]/g, '\\$&')}/sites/`)),
+      page.click('button.login-submit'),
+    ]);
+    assert.match(page.url(), new RegExp(`/sites/${SITE.replace(/\./g, '\\.')}/doelen$`), 'back where the user started');
+    // The provider's claims made this user an analyst of SITE: the goal form is there.
+    assert.equal(await page.locator('form[method="post"][action$="/doelen"]').count(), 1);
+    const other = await page.goto(`${world.base}/sites/${OTHER}`);
+    assert.equal(other.status(), 404);
+    await context.close();
+
+    // An account the provider gives no Luister role is refused.
+    const refused = await (await world.browser.newContext()).newPage();
+    await refused.goto(`${world.base}/inloggen`);
+    await Promise.all([refused.waitForURL(/\/interaction\//), refused.click('#sso')]);
+    await refused.fill('input[name=login]', 'zonder-rol@gemeente.test');
+    await refused.fill('input[name=password]', 'wat-dan-ook');
+    await refused.click('button[type=submit]');
+    await refused.waitForSelector('button.login-submit');
+    const [answer] = await Promise.all([
+      refused.waitForResponse((r) => r.url().includes('/inloggen/sso/terug')),
+      refused.click('button.login-submit'),
+    ]);
+    assert.equal(answer.status(), 403);
   });
 
   test('a viewer cannot change anything and sees no other site', async () => {

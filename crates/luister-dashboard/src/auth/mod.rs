@@ -5,6 +5,7 @@
 //! takes effect at once.
 
 pub mod limiter;
+pub mod oidc;
 pub mod session;
 pub mod totp;
 

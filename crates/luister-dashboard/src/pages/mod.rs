@@ -15,6 +15,7 @@ mod realtime;
 mod search;
 mod share;
 mod signin;
+mod sso;
 mod two_factor;
 
 use crate::auth::SignedIn;
@@ -31,6 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/inloggen", web::get().to(signin::form))
         .route("/inloggen", web::post().to(signin::submit))
         .route("/uitloggen", web::post().to(signin::sign_out))
+        .route("/inloggen/sso", web::get().to(sso::start))
+        .route("/inloggen/sso/terug", web::get().to(sso::finish))
         .route("/inloggen/code", web::get().to(two_factor::code_form))
         .route("/inloggen/code", web::post().to(two_factor::code_submit))
         .route("/account/tweestaps", web::get().to(two_factor::setup_form))

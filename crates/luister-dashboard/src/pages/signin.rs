@@ -26,6 +26,8 @@ struct SignInPage {
     return_to: String,
     email: String,
     error: Option<String>,
+    /// The single sign-on button's text, when configured.
+    sso_label: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +60,7 @@ fn sign_in_page(
         return_to: safe_return_path(return_to),
         email: email.to_string(),
         error,
+        sso_label: dash.oidc.as_ref().map(|o| o.label().to_string()),
     };
     let mut response = html(page.render()?, None);
     *response.status_mut() = status;
