@@ -374,6 +374,22 @@ async fn overview_matches_api(f: &Fixture, browser: &mut Browser, query: &str) {
         same(*value, expected, &format!("{query}: {metric}"));
     }
     assert!(shown["visitors"] > 0.0, "the fixture's visitors show");
+    let changes = Regex::new(r#"data-change="([a-z_]+)">([^<]+)<"#).unwrap();
+    let mut compared = 0;
+    for c in changes.captures_iter(&page.body) {
+        let api_change = &aggregate["results"][&c[1]]["change"];
+        same(
+            number(&c[2]),
+            api_change.as_f64().unwrap(),
+            &format!("{query}: change of {}", &c[1]),
+        );
+        compared += 1;
+    }
+    assert_eq!(
+        compared > 0,
+        query.contains("compare="),
+        "{query}: changes shown only when comparing"
+    );
     for (id, property, metrics) in TABLES {
         let rows = table(&page.body, id);
         let breakdown = api(
@@ -421,6 +437,7 @@ async fn every_number_on_the_overview_is_the_apis() {
     for query in [
         "period=30d",
         "period=7d&compare=previous_period",
+        "period=7d&compare=year_over_year",
         "period=day",
         "period=custom&date=2026-11-05,2026-11-10",
         "period=30d&filters=visit:source%3D%3DGoogle",

@@ -115,6 +115,28 @@ async fn aggregate_compares_with_the_previous_period() {
 }
 
 #[tokio::test]
+async fn aggregate_compares_with_the_same_day_a_year_earlier() {
+    let mut visits = monday();
+    // 2 November 2025: two visitors, one page each (bounces).
+    visits.push(visit(90, 90, "2025-11-02T09:00:00Z").page(0, "/"));
+    visits.push(visit(91, 91, "2025-11-02T11:00:00Z").page(0, "/afval"));
+    let l = load(&[SITE], visits).await;
+    let got = aggregate(
+        &l,
+        &with(&[
+            ("metrics", "visitors,bounce_rate"),
+            ("compare", "year_over_year"),
+        ]),
+    )
+    .await;
+    // 5 visitors against 2 → +150 %; bounce rate 50 against 100 → −50 points.
+    assert_eq!(
+        got,
+        json!({"visitors": {"value": 5, "change": 150}, "bounce_rate": {"value": 50, "change": -50}})
+    );
+}
+
+#[tokio::test]
 async fn filters_with_wildcards_negation_or_and_and() {
     let l = load(&[SITE], monday()).await;
     let agg = |f: &'static str| {

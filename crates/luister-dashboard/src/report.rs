@@ -200,8 +200,10 @@ impl ReportState {
         .collect()
     }
 
-    pub fn comparing(&self) -> bool {
-        self.get("compare") == Some("previous_period")
+    /// The comparison in force: `previous_period` or `year_over_year`.
+    pub fn comparison(&self) -> Option<&str> {
+        self.get("compare")
+            .filter(|c| matches!(*c, "previous_period" | "year_over_year"))
     }
 
     /// The custom range's dates, for the form (`from`, `to`).
@@ -224,15 +226,15 @@ pub struct Toolbar {
     pub hidden: Vec<(String, String)>,
     pub custom_from: String,
     pub custom_to: String,
-    pub comparing: bool,
-    pub compare_href: String,
+    /// The comparison choices: label, link, chosen.
+    pub comparisons: Vec<(&'static str, String, bool)>,
     pub chips: Vec<Chip>,
 }
 
 impl ReportState {
     pub fn toolbar(&self, t: &Text) -> Toolbar {
         let (custom_from, custom_to) = self.custom_dates();
-        let comparing = self.comparing();
+        let current = self.comparison();
         Toolbar {
             periods: self.periods(t),
             path: self.path.clone(),
@@ -244,8 +246,14 @@ impl ReportState {
                 .collect(),
             custom_from,
             custom_to,
-            comparing,
-            compare_href: self.href(&[("compare", (!comparing).then_some("previous_period"))]),
+            comparisons: [
+                (t.no_comparison, None),
+                (t.compare_previous, Some("previous_period")),
+                (t.compare_year, Some("year_over_year")),
+            ]
+            .into_iter()
+            .map(|(label, value)| (label, self.href(&[("compare", value)]), current == value))
+            .collect(),
             chips: self.chips(t),
         }
     }

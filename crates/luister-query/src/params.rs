@@ -161,14 +161,15 @@ fn metrics(params: &Params) -> Result<Vec<Metric>, QueryError> {
     Ok(out)
 }
 
-fn compare(params: &Params) -> Result<bool, QueryError> {
+fn compare(params: &Params) -> Result<Option<Comparison>, QueryError> {
     match get(params, "compare") {
-        None => Ok(false),
-        Some("previous_period") => Ok(true),
-        Some(other) => Err(QueryError::param(
-            "compare",
-            format!("{other:?} is not previous_period"),
-        )),
+        None => Ok(None),
+        Some(text) => Comparison::parse(text).map(Some).ok_or_else(|| {
+            QueryError::param(
+                "compare",
+                format!("{text:?} is not one of {}", Comparison::ALLOWED),
+            )
+        }),
     }
 }
 
@@ -205,7 +206,7 @@ fn stats(
         dimension: None,
         interval: Interval::default_for(period),
         pagination: Pagination::default(),
-        compare: false,
+        compare: None,
     };
     Ok((period, query))
 }

@@ -36,7 +36,7 @@ fn defaults_are_30_days_to_today_in_the_site_time_zone() {
         }
     );
     assert_eq!(q.metrics, vec![Metric::Visitors]);
-    assert!(!q.compare && q.scope.filters.is_empty());
+    assert!(q.compare.is_none() && q.scope.filters.is_empty());
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn metrics_and_compare() {
         q.metrics,
         vec![Metric::Visitors, Metric::BounceRate, Metric::VisitDuration]
     );
-    assert!(q.compare);
+    assert_eq!(q.compare, Some(Comparison::PreviousPeriod));
     let e = err(aggregate(
         site(),
         &p(&[("metrics", "visitors,time")]),
@@ -393,5 +393,5 @@ fn search_params() {
         SearchReport::New,
     )
     .unwrap();
-    assert!(q.compare);
+    assert_eq!(q.compare, Some(Comparison::PreviousPeriod));
 }

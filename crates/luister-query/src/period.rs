@@ -77,6 +77,15 @@ impl DateRange {
         Self { first, last }
     }
 
+    /// The same dates a year earlier (29 February becomes 28 February).
+    pub fn year_before(&self) -> Self {
+        let back = |d: NaiveDate| d.checked_sub_months(Months::new(12)).unwrap_or(d);
+        Self {
+            first: back(self.first),
+            last: back(self.last),
+        }
+    }
+
     /// `[start, end)` in UTC: local midnight of `first` to local midnight after `last`.
     pub fn utc_bounds(&self, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
         let after = self.last.succ_opt().unwrap_or(self.last);
@@ -267,6 +276,21 @@ mod tests {
         assert_eq!(
             DateRange::ending(Period::Month, d(2028, 2, 10)).last,
             d(2028, 2, 29)
+        );
+    }
+
+    #[test]
+    fn year_before_keeps_the_dates() {
+        let r = DateRange {
+            first: d(2028, 2, 1),
+            last: d(2028, 2, 29),
+        };
+        assert_eq!(
+            r.year_before(),
+            DateRange {
+                first: d(2027, 2, 1),
+                last: d(2027, 2, 28)
+            }
         );
     }
 

@@ -62,6 +62,17 @@ impl Scope {
         }
     }
 
+    /// The same scope over the range `comparison` names.
+    pub fn compared(&self, comparison: Comparison) -> Self {
+        Self {
+            range: match comparison {
+                Comparison::PreviousPeriod => self.range.previous(),
+                Comparison::YearOverYear => self.range.year_before(),
+            },
+            ..self.clone()
+        }
+    }
+
     /// The same scope without goal filters (the base of conversion rates).
     pub fn without_goal_filters(&self) -> Self {
         Self {
@@ -123,8 +134,29 @@ pub struct StatsQuery {
     /// Used by timeseries.
     pub interval: Interval,
     pub pagination: Pagination,
-    /// Add `change` against the previous period (aggregate).
-    pub compare: bool,
+    /// Add `change` against an earlier range (aggregate).
+    pub compare: Option<Comparison>,
+}
+
+/// What a report is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// The range of equal length just before (`compare=previous_period`).
+    PreviousPeriod,
+    /// The same dates a year earlier (`compare=year_over_year`, as in Plausible's API v2).
+    YearOverYear,
+}
+
+impl Comparison {
+    pub const ALLOWED: &'static str = "previous_period, year_over_year";
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "previous_period" => Some(Self::PreviousPeriod),
+            "year_over_year" => Some(Self::YearOverYear),
+            _ => None,
+        }
+    }
 }
 
 /// Visitors in the last five minutes before `now`.
@@ -185,7 +217,7 @@ pub struct SearchTermsQuery {
     pub scope: Scope,
     pub report: SearchReport,
     pub pagination: Pagination,
-    pub compare: bool,
+    pub compare: Option<Comparison>,
 }
 
 /// What visitors did after searching `term`: next pages and goal conversions.

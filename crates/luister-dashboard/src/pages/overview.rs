@@ -14,10 +14,9 @@ use crate::report::{breakdown_table, metric_text, ReportState, ReportTable, Tabl
 use crate::Dashboard;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::Days;
 use futures_util::future::try_join_all;
 use luister_model::Site;
-use luister_query::{params, Metric, Params};
+use luister_query::{params, Comparison, Interval, Metric, Params};
 
 /// One headline number.
 pub struct Kpi {
@@ -33,9 +32,11 @@ pub struct Kpi {
 pub struct TimeChart {
     pub svg: String,
     pub title: String,
-    /// (bucket label, value, previous-period value)
+    /// (bucket label, value, compared value)
     pub rows: Vec<(String, String, String)>,
     pub comparing: bool,
+    /// "previous period" or "last year", for the legend and the table.
+    pub compared_label: &'static str,
 }
 
 /// Everything the overview shows, for a user's page and for a share link alike.
@@ -159,7 +160,7 @@ pub async fn build(
     )?;
     let series_query =
         params::timeseries(site.clone(), &state.query(&[("metrics", "visitors")]), now)?;
-    let previous_query = previous_range_query(site, state, now)?;
+    let previous_query = compared_range_query(site, state, series_query.interval, now)?;
     let table_queries = TABLES
         .iter()
         .map(|(_, property, metrics)| {
@@ -272,6 +273,11 @@ pub async fn build(
             })
             .collect(),
         comparing: previous_values.is_some(),
+        compared_label: if state.comparison() == Some("year_over_year") {
+            t.previous_year
+        } else {
+            t.previous_period
+        },
     };
 
     let tables = TABLES
@@ -304,36 +310,41 @@ pub async fn build(
     })
 }
 
-/// The timeseries of the period before, when comparing (same length, ending the day before).
-fn previous_range_query(
+/// The timeseries of the compared range (the period before, or the same dates a year
+/// earlier), in the current view's interval so the two lines line up.
+fn compared_range_query(
     site: &Site,
     state: &ReportState,
+    interval: Interval,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<luister_query::StatsQuery>, PageError> {
-    if !state.comparing() {
-        return Ok(None);
-    }
-    let tz = site.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let (_, range) = params::range(&state.query(&[]), tz, now)?;
-    let days = range.days() as u64;
-    let (Some(last), Some(first)) = (
-        range.first.checked_sub_days(Days::new(1)),
-        range.first.checked_sub_days(Days::new(days)),
-    ) else {
+    let Some(comparison) = state.comparison().and_then(Comparison::parse) else {
         return Ok(None);
     };
-    if first < params::FIRST_REPORT_DATE {
+    let tz = site.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let (_, range) = params::range(&state.query(&[]), tz, now)?;
+    let compared = match comparison {
+        Comparison::PreviousPeriod => range.previous(),
+        Comparison::YearOverYear => range.year_before(),
+    };
+    if compared.first < params::FIRST_REPORT_DATE {
         return Ok(None);
     }
-    let mut previous = state.query(&[("metrics", "visitors")]);
-    previous.insert("period".into(), "custom".into());
-    previous.insert("date".into(), format!("{first},{last}"));
-    previous.remove("compare");
-    // Keep the interval of the current view (a day is shown by the hour).
-    if state.get("period") == Some("day") {
-        previous.insert("interval".into(), "hour".into());
-    }
-    Ok(Some(params::timeseries(site.clone(), &previous, now)?))
+    let mut query = state.query(&[("metrics", "visitors")]);
+    query.insert("period".into(), "custom".into());
+    query.insert(
+        "date".into(),
+        format!("{},{}", compared.first, compared.last),
+    );
+    query.remove("compare");
+    let interval = match interval {
+        Interval::Hour => "hour",
+        Interval::Date => "date",
+        Interval::Week => "week",
+        Interval::Month => "month",
+    };
+    query.insert("interval".into(), interval.into());
+    Ok(Some(params::timeseries(site.clone(), &query, now)?))
 }
 
 /// `GET /sites/{domain}`.

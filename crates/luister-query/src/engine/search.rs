@@ -45,20 +45,21 @@ impl QueryEngine {
             only: None,
         };
         let rows = self.term_rows(&plan).await?;
-        let before: Option<HashMap<String, u64>> = if q.compare && !rows.is_empty() {
-            let previous = q.scope.previous();
-            let plan = TermsPlan {
-                scope: &previous,
-                goals: &goals,
-                report: SearchReport::Terms,
-                page: None,
-                only: Some(rows.iter().map(|r| r.term.clone()).collect()),
+        let before: Option<HashMap<String, u64>> =
+            if let (Some(comparison), false) = (q.compare, rows.is_empty()) {
+                let previous = q.scope.compared(comparison);
+                let plan = TermsPlan {
+                    scope: &previous,
+                    goals: &goals,
+                    report: SearchReport::Terms,
+                    page: None,
+                    only: Some(rows.iter().map(|r| r.term.clone()).collect()),
+                };
+                let prev = self.term_rows(&plan).await?;
+                Some(prev.into_iter().map(|r| (r.term, r.searches)).collect())
+            } else {
+                None
             };
-            let prev = self.term_rows(&plan).await?;
-            Some(prev.into_iter().map(|r| (r.term, r.searches)).collect())
-        } else {
-            None
-        };
         let results = rows
             .into_iter()
             .map(|row| {

@@ -357,9 +357,9 @@ impl QueryEngine {
         check_engagement_metrics(q)?;
         let goals = self.goals_for(q).await?;
         let now = self.aggregate_values(&q.scope, &goals, &q.metrics).await?;
-        let changes = if q.compare {
+        let changes = if let Some(comparison) = q.compare {
             let before = self
-                .aggregate_values(&q.scope.previous(), &goals, &q.metrics)
+                .aggregate_values(&q.scope.compared(comparison), &goals, &q.metrics)
                 .await?;
             Some(
                 now.0

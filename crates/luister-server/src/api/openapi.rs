@@ -185,8 +185,8 @@ fn stats_paths() -> Value {
         "compare",
         "query",
         false,
-        "previous_period adds change per metric (null where a value is null)",
-        json!({"type": "string", "enum": ["previous_period"]}),
+        "previous_period or year_over_year (the same dates a year earlier) adds change per metric (null where a value is null)",
+        json!({"type": "string", "enum": ["previous_period", "year_over_year"]}),
     ));
     let mut timeseries = period_params();
     timeseries.push(metrics_param(&format!(
@@ -218,8 +218,8 @@ fn report_paths() -> Value {
         "compare",
         "query",
         false,
-        "previous_period adds change in searches",
-        json!({"type": "string", "enum": ["previous_period"]}),
+        "previous_period or year_over_year adds change in searches",
+        json!({"type": "string", "enum": ["previous_period", "year_over_year"]}),
     ));
     let mut after = period_params();
     after.push(param("term", "query", true, "the search term"));
