@@ -50,6 +50,11 @@ fn request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs
     match (method, path) {
         ("get", "/openapi.json") => (path.into(), None, Needs::Nothing),
         ("get", "/stats/realtime/visitors") => (format!("{path}?site_id={A}"), None, Needs::ReadA),
+        ("get", "/stats/realtime/breakdown") => (
+            format!("{path}?site_id={A}&property=event:page"),
+            None,
+            Needs::ReadA,
+        ),
         (
             "get",
             "/stats/aggregate"

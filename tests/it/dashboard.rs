@@ -80,6 +80,17 @@ fn lines() -> Vec<String> {
             );
         }
     }
+    // Three visitors on the site right now (two minutes ago).
+    for (i, path) in ["/", "/schulden", "/schulden"].iter().enumerate() {
+        lines.push(
+            json!({
+                "timestamp": (now() - Duration::minutes(2)).to_rfc3339(), "domain": SITE, "name": "pageview",
+                "url": format!("https://{SITE}{path}"), "referrer": if i == 0 { "https://www.google.nl/" } else { "" },
+                "ip": format!("198.51.100.{}", 200 + i), "user_agent": UAS[0],
+            })
+            .to_string(),
+        );
+    }
     lines
 }
 
@@ -1010,4 +1021,59 @@ async fn admins_sign_in_with_a_second_factor() {
             .unwrap()
             .has_totp
     );
+}
+
+#[tokio::test]
+async fn realtime_page_shows_the_apis_last_five_minutes() {
+    let f = fixture().await;
+    let mut browser = Browser::signed_in(&f.app, "kijker@enschede.nl").await;
+    let page = browser.get(&format!("/sites/{SITE}/live")).await;
+    assert_eq!(page.status, 200);
+    let now = Regex::new(r#"data-metric="realtime_visitors">([^<]+)<"#)
+        .unwrap()
+        .captures(&page.body)
+        .unwrap()[1]
+        .to_string();
+    let visitors = api(
+        &f.app,
+        &format!("/api/v1/stats/realtime/visitors?site_id={SITE}"),
+    )
+    .await;
+    assert_eq!(number(&now), visitors.as_f64().unwrap());
+    assert_eq!(visitors, 3);
+    for (id, property, key) in [
+        ("live-pages", "event:page", "page"),
+        ("live-sources", "visit:source", "source"),
+    ] {
+        let rows = table(&page.body, id);
+        let expected = api(
+            &f.app,
+            &format!("/api/v1/stats/realtime/breakdown?site_id={SITE}&property={property}"),
+        )
+        .await;
+        let expected = expected["results"].as_array().unwrap();
+        assert!(!expected.is_empty());
+        assert_eq!(rows.len(), expected.len(), "{id}");
+        for row in expected {
+            let k = (
+                row[key].as_str().unwrap().to_string(),
+                "visitors".to_string(),
+            );
+            same(
+                rows[&k],
+                row["visitors"].as_f64().unwrap(),
+                &format!("{id} {k:?}"),
+            );
+        }
+    }
+    let pages = api(
+        &f.app,
+        &format!("/api/v1/stats/realtime/breakdown?site_id={SITE}&property=event:page"),
+    )
+    .await;
+    assert_eq!(
+        pages["results"][0],
+        json!({"page": "/schulden", "visitors": 2})
+    );
+    assert!(page.body.contains("data-refresh=\"10\""));
 }

@@ -37,3 +37,4 @@ pub use params::{FunnelDefinition, FunnelRequest, Params};
 pub use period::{DateRange, Interval, Period};
 pub use property::Property;
 pub use query::*;
+pub use sql::stats::RealtimeDimension;

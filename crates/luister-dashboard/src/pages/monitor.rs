@@ -147,10 +147,9 @@ pub async fn page(
     };
     let lang = Lang::of(&req);
     let t = lang.text();
-    let base = format!("/gedeeld/{secret}");
     let ((today, mean), live, funnels, top_searches, zero_searches) = tokio::try_join!(
         today_against_weekdays(&dash, &site),
-        live_view(&dash, &site, &base, lang),
+        live_view(&dash, &site, lang),
         funnels_today(&dash, &site, lang),
         searches_today(&dash, &site, SearchReport::Terms, lang),
         searches_today(&dash, &site, SearchReport::ZeroResults, lang),

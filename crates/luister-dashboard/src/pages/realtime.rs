@@ -1,18 +1,19 @@
-//! Nu live (`/sites/{domain}/live`): visitors in the last five minutes, and today's pages
-//! and sources; the live part refreshes every 10 seconds when JavaScript runs.
+//! Nu live (`/sites/{domain}/live`): visitors, pages and sources of the last five
+//! minutes; the live part refreshes every 10 seconds when JavaScript runs.
 
 use super::{readable_site, render, site_layout};
 use crate::auth::SignedIn;
+use crate::chart;
 use crate::error::PageError;
 use crate::format;
 use crate::i18n::Lang;
 use crate::layout::Layout;
-use crate::report::{breakdown_table, ReportState, ReportTable, TableSpec};
+use crate::report::{ReportRow, ReportTable};
 use crate::Dashboard;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use luister_model::Site;
-use luister_query::{params, Metric, Params};
+use luister_query::{params, RealtimeDimension};
 
 #[derive(Template)]
 #[template(path = "realtime.html")]
@@ -28,63 +29,43 @@ pub struct LiveView {
     pub tables: Vec<ReportTable>,
 }
 
-/// Visitors now plus today's top rows of `properties` (shared with the monitor).
-pub async fn live_view(
-    dash: &Dashboard,
-    site: &Site,
-    base_path: &str,
-    lang: Lang,
-) -> Result<LiveView, PageError> {
+/// Visitors now, and the pages and sources of the last five minutes (shared with the monitor).
+pub async fn live_view(dash: &Dashboard, site: &Site, lang: Lang) -> Result<LiveView, PageError> {
     let t = lang.text();
-    let now = dash.clock.now();
-    let today: Params = [("period".to_string(), "day".to_string())].into();
-    let state = ReportState::new(base_path, &today);
-    let specs = [
-        ("live-pages", "event:page", t.pages_today),
-        ("live-sources", "visit:source", t.sources_today),
-    ];
-    let queries = specs
-        .iter()
-        .map(|(_, property, _)| {
-            params::breakdown(
-                site.clone(),
-                &state.query(&[
-                    ("property", property),
-                    ("metrics", "visitors"),
-                    ("limit", "10"),
-                ]),
-                now,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let realtime = params::realtime(site.clone(), now);
-    let (visitors_now, results) = tokio::try_join!(
+    let realtime = params::realtime(site.clone(), dash.clock.now());
+    let (visitors_now, pages, sources) = tokio::try_join!(
         dash.engine.realtime_visitors(&realtime),
-        futures_util::future::try_join_all(queries.iter().map(|q| dash.engine.breakdown(q))),
+        dash.engine
+            .realtime_breakdown(&realtime, RealtimeDimension::Page, 10),
+        dash.engine
+            .realtime_breakdown(&realtime, RealtimeDimension::Source, 10),
     )?;
-    let columns = [(Metric::Visitors, t.visitors)];
-    let csv_path = format!("/sites/{}/export.csv", site.domain);
-    let tables = specs
-        .iter()
-        .zip(&results)
-        .map(|((id, property, title), result)| {
-            breakdown_table(
-                &TableSpec {
-                    id,
-                    title,
-                    property,
-                    metrics: &columns,
-                    csv_path: &csv_path,
-                },
-                result,
-                &state,
-                lang,
-            )
-        })
-        .collect();
+    let table = |id: &str, title: &str, key_header: &str, rows: Vec<(String, u64)>| {
+        let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64;
+        ReportTable {
+            id: id.into(),
+            title: title.into(),
+            key_header: key_header.into(),
+            headers: vec![t.visitors.to_string()],
+            metrics: vec!["visitors"],
+            rows: rows
+                .into_iter()
+                .map(|(label, visitors)| ReportRow {
+                    share_bar: chart::share_bar(visitors as f64 / max),
+                    cells: vec![format::int(visitors, lang)],
+                    filter_href: None,
+                    label,
+                })
+                .collect(),
+            csv_href: String::new(),
+        }
+    };
     Ok(LiveView {
         visitors_now: format::int(visitors_now, lang),
-        tables,
+        tables: vec![
+            table("live-pages", t.pages_now, t.page, pages),
+            table("live-sources", t.sources_now, t.sources, sources),
+        ],
     })
 }
 
@@ -97,7 +78,7 @@ pub async fn page(
 ) -> Result<HttpResponse, PageError> {
     let site = readable_site(&dash, &who, &domain).await?;
     let lang = Lang::of(&req);
-    let live = live_view(&dash, &site, &format!("/sites/{}", site.domain), lang).await?;
+    let live = live_view(&dash, &site, lang).await?;
     let mut layout = site_layout(
         &dash,
         &req,

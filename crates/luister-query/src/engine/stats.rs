@@ -21,7 +21,8 @@ use crate::results::*;
 use crate::sql::engagement::{engagement_stats, EngagementRow};
 use crate::sql::rollup::{rollup_stats, stats_dimension};
 use crate::sql::stats::{
-    event_stats, realtime_visitors, session_stats, Distinct, Grouping, StatsPlan, StatsRow,
+    event_stats, realtime_breakdown, realtime_visitors, session_stats, Distinct, Grouping,
+    RealtimeDimension, StatsPlan, StatsRow,
 };
 use crate::QueryError;
 use luister_store::Goal;
@@ -155,6 +156,34 @@ impl QueryEngine {
         let now = crate::query::secs(q.now);
         let sql = realtime_visitors(&q.site.domain, now);
         self.fetch_one::<u64>(&sql).await
+    }
+
+    /// Visitors per page or per source in the last five minutes, most first (at most `limit`).
+    pub async fn realtime_breakdown(
+        &self,
+        q: &RealtimeQuery,
+        dimension: RealtimeDimension,
+        limit: u32,
+    ) -> Result<Vec<(String, u64)>, QueryError> {
+        #[derive(clickhouse::Row, serde::Deserialize)]
+        struct Row {
+            value: String,
+            visitors: u64,
+        }
+        let now = crate::query::secs(q.now);
+        let rows: Vec<Row> = self
+            .fetch(&realtime_breakdown(&q.site.domain, now, dimension, limit))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let value = match dimension {
+                    RealtimeDimension::Source => label(&Property::Source, r.value),
+                    RealtimeDimension::Page => r.value,
+                };
+                (value, r.visitors)
+            })
+            .collect())
     }
 
     /// Goals of the site when a filter or breakdown refers to them.

@@ -246,6 +246,48 @@ fn group_order_limit(sql: &mut Sql, plan: &StatsPlan, signed: bool) {
     }
 }
 
+/// What a realtime breakdown groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealtimeDimension {
+    /// Pages viewed in the last five minutes.
+    Page,
+    /// Sources of the visits active in the last five minutes.
+    Source,
+}
+
+/// Visitors per page or source over the five minutes up to `now`, most first.
+pub fn realtime_breakdown(
+    site_id: &str,
+    now: u32,
+    dimension: RealtimeDimension,
+    limit: u32,
+) -> Sql {
+    let mut sql = Sql::new();
+    match dimension {
+        RealtimeDimension::Page => sql.push("SELECT pathname AS value, toUInt64(uniq(visitor_id)) AS visitors FROM events WHERE site_id = "),
+        RealtimeDimension::Source => sql.push("SELECT referrer_source AS value, toUInt64(uniq(visitor_id)) AS visitors FROM events WHERE site_id = "),
+    };
+    sql.bind(site_id);
+    super::scope::dates_of(
+        &mut sql,
+        "timestamp",
+        now.saturating_sub(300),
+        now.saturating_add(1),
+    );
+    sql.push(" AND timestamp > toDateTime(")
+        .bind(now.saturating_sub(300))
+        .push(") AND timestamp <= toDateTime(")
+        .bind(now)
+        .push(")");
+    match dimension {
+        RealtimeDimension::Page => sql.push(" AND name = 'pageview'"),
+        RealtimeDimension::Source => sql.push(" AND name != 'engagement'"),
+    };
+    sql.push(" GROUP BY value ORDER BY visitors DESC, value LIMIT ")
+        .bind(limit);
+    sql
+}
+
 /// Distinct visitors with an event in the five minutes up to `now` (Unix seconds).
 pub fn realtime_visitors(site_id: &str, now: u32) -> Sql {
     let mut sql = Sql::new();
@@ -417,6 +459,16 @@ mod tests {
         assert!(
             ordered.contains("toUInt64(0) AS visitors, uniq(session_id) AS visits"),
             "ordered by visits: {ordered}"
+        );
+    }
+
+    #[test]
+    fn realtime_breakdown_golden() {
+        assert_eq!(
+            realtime_breakdown("a.nl", 1000, RealtimeDimension::Page, 10).render(),
+            "SELECT pathname AS value, toUInt64(uniq(visitor_id)) AS visitors FROM events WHERE site_id = 'a.nl' AND toDate(timestamp) >= toDate('1970-01-01') \
+             AND toDate(timestamp) <= toDate('1970-01-01') AND timestamp > toDateTime(700) AND timestamp <= toDateTime(1000) AND name = 'pageview' \
+             GROUP BY value ORDER BY visitors DESC, value LIMIT 10"
         );
     }
 

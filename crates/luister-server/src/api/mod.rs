@@ -31,6 +31,11 @@ pub fn routes() -> Vec<(&'static str, &'static str, Route)> {
             "/stats/realtime/visitors",
             web::get().to(stats::realtime),
         ),
+        (
+            "get",
+            "/stats/realtime/breakdown",
+            web::get().to(stats::realtime_breakdown),
+        ),
         ("get", "/stats/aggregate", web::get().to(stats::aggregate)),
         ("get", "/stats/timeseries", web::get().to(stats::timeseries)),
         ("get", "/stats/breakdown", web::get().to(stats::breakdown)),

@@ -202,6 +202,10 @@ fn stats_paths() -> Value {
     json!({
         "/stats/realtime/visitors": {"get": op("visitors in the last 5 minutes", vec![site_id()], None,
             ("200", response("a bare number", json!({"type": "integer"}))))},
+        "/stats/realtime/breakdown": {"get": op("visitors per page or source in the last 5 minutes, most first (at most 100)", vec![site_id(), typed(
+            "property", "query", true, "event:page or visit:source",
+            json!({"type": "string", "enum": ["event:page", "visit:source"]}))], None,
+            ("200", response("{\"results\": [{<property>, visitors}]}", obj())))},
         "/stats/aggregate": {"get": op("metrics over a period", aggregate, None,
             ("200", response("{\"results\": {metric: {value, change?}}}; value null for scroll_depth and time_on_page without engagement data", obj())))},
         "/stats/timeseries": {"get": op("metrics per bucket, every bucket present", timeseries, None,

@@ -35,6 +35,34 @@ pub(super) async fn realtime(
     Ok(HttpResponse::Ok().json(visitors))
 }
 
+/// `GET /api/v1/stats/realtime/breakdown?property=event:page|visit:source`.
+pub(super) async fn realtime_breakdown(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    let site = site(&state, &caller, &q).await?;
+    let (dimension, key) = match q.get("property").map(String::as_str) {
+        Some("event:page") => (luister_query::RealtimeDimension::Page, "page"),
+        Some("visit:source") => (luister_query::RealtimeDimension::Source, "source"),
+        _ => {
+            return Err(luister_query::QueryError::param(
+                "property",
+                "give event:page or visit:source",
+            )
+            .into())
+        }
+    };
+    let rows = engine(&state)
+        .realtime_breakdown(&params::realtime(site, state.clock.now()), dimension, 100)
+        .await?;
+    let results: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(value, visitors)| serde_json::json!({key: value, "visitors": visitors}))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "results": results })))
+}
+
 pub(super) async fn aggregate(
     state: web::Data<AppState>,
     caller: Caller,
