@@ -1077,3 +1077,149 @@ async fn realtime_page_shows_the_apis_last_five_minutes() {
     );
     assert!(page.body.contains("data-refresh=\"10\""));
 }
+
+#[tokio::test]
+async fn admins_make_and_revoke_api_tokens_in_beheer() {
+    let f = fixture().await;
+    let mut admin = Browser::signed_in(&f.app, "beheer@enschede.nl").await;
+    let csrf = admin.get("/beheer").await.csrf();
+    let made = admin
+        .post(
+            "/beheer/tokens",
+            &[
+                ("csrf", &csrf),
+                ("name", "intranet"),
+                ("scope", "read"),
+                ("sites", SITE),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 200);
+    let token = Regex::new(r#"id="created-secret">(lst_[0-9a-f]+)<"#)
+        .unwrap()
+        .captures(&made.body)
+        .expect("token shown once")[1]
+        .to_string();
+    let (status, _) = f
+        .app
+        .call(
+            Method::GET,
+            Some(&token),
+            &format!("/api/v1/stats/aggregate?site_id={SITE}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = f
+        .app
+        .call(
+            Method::GET,
+            Some(&token),
+            &format!("/api/v1/stats/aggregate?site_id={OTHER}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "a read token of one site");
+    let id = f
+        .app
+        .store()
+        .list_tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "intranet")
+        .unwrap()
+        .id;
+    let revoked = admin
+        .post(
+            &format!("/beheer/tokens/{id}/intrekken"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.status, 200);
+    assert!(
+        !revoked.body.contains(&token),
+        "the token is never shown again"
+    );
+    let (status, _) = f
+        .app
+        .call(
+            Method::GET,
+            Some(&token),
+            &format!("/api/v1/stats/aggregate?site_id={SITE}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn only_the_monitor_may_be_framed_and_only_where_configured() {
+    let app = TestApp::start_tweaked(
+        luister_tests::TestDb::new().await,
+        now(),
+        &[Site::new(SITE)],
+        |s| {
+            s.dashboard.monitor_frame_ancestors = vec!["https://intranet.enschede.nl".into()];
+        },
+    )
+    .await;
+    let (_, secret) = app
+        .store()
+        .create_share_link(SITE, "teamkamer", None)
+        .await
+        .unwrap();
+    let mut guest = Browser::new(&app);
+    let monitor = guest.get(&format!("/gedeeld/{secret}/monitor")).await;
+    let csp = monitor.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors https://intranet.enschede.nl"),
+        "{csp}"
+    );
+    assert!(monitor.headers.get("x-frame-options").is_none());
+    let overview = guest.get(&format!("/gedeeld/{secret}")).await;
+    let csp = overview.headers["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(overview.headers["x-frame-options"], "DENY");
+}
+
+#[tokio::test]
+async fn the_first_page_with_its_styles_and_script_is_small() {
+    let f = fixture().await;
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .get(path)
+                .header("accept-encoding", "gzip")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.headers()["content-encoding"], "gzip");
+            response.bytes().await.unwrap().len()
+        }
+    };
+    let page = http
+        .get(format!("{}/inloggen", f.app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let assets: Vec<String> = Regex::new(r#"(?:href|src)="(/assets/[^"]+)""#)
+        .unwrap()
+        .captures_iter(&page)
+        .map(|c| c[1].to_string())
+        .collect();
+    assert_eq!(assets.len(), 2, "one stylesheet, one script");
+    let mut total = get(format!("{}/inloggen", f.app.base)).await;
+    for asset in assets {
+        total += get(format!("{}{asset}", f.app.base)).await;
+    }
+    eprintln!("first page with CSS and JS: {total} bytes gzipped");
+    assert!(total <= 100 * 1024, "{total} bytes gzipped");
+}

@@ -11,7 +11,7 @@ use crate::Dashboard;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use luister_model::Site;
-use luister_store::{ShareLink, TokenInfo, User, UserRole};
+use luister_store::{ShareLink, TokenInfo, TokenScope, User, UserRole};
 use serde::Deserialize;
 
 pub struct SiteRow {
@@ -68,6 +68,15 @@ pub struct ShareLinkForm {
 #[derive(Deserialize)]
 pub struct CsrfForm {
     csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    csrf: String,
+    name: String,
+    scope: String,
+    #[serde(default)]
+    sites: String,
 }
 
 fn require_admin(who: &SignedIn, csrf: Option<&str>) -> Result<(), PageError> {
@@ -234,6 +243,62 @@ pub async fn create_share_link(
     .await?;
     let url = format!("{}/gedeeld/{secret}", public_url(&dash, &req));
     admin_page(&dash, &req, &who, Some(url)).await
+}
+
+/// `POST /beheer/tokens`: makes an API token and shows it once.
+pub async fn create_token(
+    dash: web::Data<Dashboard>,
+    req: HttpRequest,
+    who: SignedIn,
+    form: web::Form<TokenForm>,
+) -> Result<HttpResponse, PageError> {
+    require_admin(&who, Some(&form.csrf))?;
+    let scope = TokenScope::parse(&form.scope).ok_or_else(|| {
+        PageError::BadRequest(format!("{:?} is not read, write or admin", form.scope))
+    })?;
+    let sites: Vec<String> = if scope == TokenScope::Admin {
+        Vec::new()
+    } else {
+        form.sites
+            .split([',', ' ', '\n'])
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let token = dash
+        .store
+        .create_token(form.name.trim(), scope, sites.clone())
+        .await?;
+    audit(
+        &dash,
+        &who,
+        "token.create",
+        &sites.join(","),
+        &format!("{} ({})", form.name.trim(), scope.as_str()),
+    )
+    .await?;
+    admin_page(&dash, &req, &who, Some(token)).await
+}
+
+/// `POST /beheer/tokens/{id}/intrekken`.
+pub async fn revoke_token(
+    dash: web::Data<Dashboard>,
+    req: HttpRequest,
+    who: SignedIn,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, PageError> {
+    require_admin(&who, Some(&form.csrf))?;
+    let token = dash.store.revoke_token(&id).await?;
+    audit(
+        &dash,
+        &who,
+        "token.revoke",
+        &token.sites.join(","),
+        &format!("{} ({})", token.name, token.id),
+    )
+    .await?;
+    admin_page(&dash, &req, &who, None).await
 }
 
 /// `POST /beheer/deellinks/{id}/intrekken`.

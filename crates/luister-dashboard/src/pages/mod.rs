@@ -79,6 +79,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/beheer/deellinks/{id}/intrekken",
             web::post().to(admin::revoke_share_link),
         )
+        .route("/beheer/tokens", web::post().to(admin::create_token))
+        .route(
+            "/beheer/tokens/{id}/intrekken",
+            web::post().to(admin::revoke_token),
+        )
         .route("/gedeeld/{secret}", web::get().to(share::overview))
         .route("/gedeeld/{secret}", web::post().to(share::unlock))
         .route("/gedeeld/{secret}/monitor", web::get().to(monitor::page));
