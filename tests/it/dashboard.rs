@@ -1223,3 +1223,112 @@ async fn the_first_page_with_its_styles_and_script_is_small() {
     eprintln!("first page with CSS and JS: {total} bytes gzipped");
     assert!(total <= 100 * 1024, "{total} bytes gzipped");
 }
+
+#[tokio::test]
+async fn analysts_edit_what_a_goal_is_worth_and_every_table_exports() {
+    let f = fixture().await;
+    let mut analyst = Browser::signed_in(&f.app, "analist@enschede.nl").await;
+    let goal = f
+        .app
+        .store()
+        .list_goals(SITE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.event_name == "Aanvraag verstuurd")
+        .unwrap();
+    let csrf = analyst.get(&format!("/sites/{SITE}/doelen")).await.csrf();
+    let changed = analyst
+        .post(
+            &format!("/sites/{SITE}/doelen/{}", goal.id),
+            &[
+                ("csrf", &csrf),
+                ("display_name", "Aanvraag schuldhulp"),
+                ("value_euros", "1.250,75"),
+                ("minutes_saved", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    let stored = f
+        .app
+        .store()
+        .list_goals(SITE)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.id == goal.id)
+        .unwrap();
+    assert_eq!(
+        (
+            stored.display_name.as_str(),
+            stored.value_cents,
+            stored.minutes_saved
+        ),
+        ("Aanvraag schuldhulp", 125_075, 30.0)
+    );
+    assert_eq!(
+        stored.event_name, "Aanvraag verstuurd",
+        "what converts stays"
+    );
+
+    let goals_csv = analyst
+        .get(&format!("/sites/{SITE}/doelen/export.csv?period=30d"))
+        .await;
+    assert!(goals_csv
+        .body
+        .starts_with("goal,conversions,converters,conversion_rate,value_eur,hours_saved\r\n"));
+    let value = api(
+        &f.app,
+        &format!("/api/v1/goals/value?site_id={SITE}&period=30d"),
+    )
+    .await;
+    let row = value["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["goal"] == "Aanvraag schuldhulp")
+        .unwrap()
+        .clone();
+    let line = format!(
+        "Aanvraag schuldhulp,{},{},",
+        row["conversions"], row["converters"]
+    );
+    assert!(goals_csv.body.contains(&line), "{}", goals_csv.body);
+    assert!(row["value_eur"].as_f64().unwrap() > 1000.0);
+
+    let funnel_id = f.app.store().list_funnels(SITE).await.unwrap()[0]
+        .id
+        .clone();
+    let funnel_csv = analyst
+        .get(&format!(
+            "/sites/{SITE}/trechters/export.csv?period=30d&funnel={funnel_id}"
+        ))
+        .await;
+    let result = api(&f.app, &format!("/api/v1/funnels/{funnel_id}?period=30d")).await;
+    let lines: Vec<&str> = funnel_csv
+        .body
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1 + result["steps"].as_array().unwrap().len());
+    assert!(
+        lines[1].starts_with(&format!("1,Visit /,{},", result["steps"][0]["visitors"])),
+        "{}",
+        lines[1]
+    );
+
+    let sites = analyst.get("/sites").await;
+    let shown = table(&sites.body, "sites");
+    let week = api(
+        &f.app,
+        &format!("/api/v1/stats/aggregate?site_id={SITE}&period=7d"),
+    )
+    .await;
+    same(
+        shown[&(SITE.to_string(), "visitors".to_string())],
+        week["results"]["visitors"]["value"].as_f64().unwrap(),
+        "sites list",
+    );
+    assert!(sites.body.contains("class=\"luister-spark\""));
+}

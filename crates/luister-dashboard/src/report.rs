@@ -78,6 +78,11 @@ impl ReportState {
         }
     }
 
+    /// The page's path (without the query).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.params
             .iter()

@@ -146,6 +146,44 @@ impl Store {
         Ok(rows.into_iter().map(GoalRow::into_goal).collect())
     }
 
+    /// Changes a goal's name and what one conversion is worth (its event or page stays:
+    /// a different one is a different goal).
+    pub async fn update_goal_value(
+        &self,
+        site_id: &str,
+        id: &str,
+        display_name: &str,
+        value_cents: i64,
+        minutes_saved: f64,
+    ) -> Result<Goal, StoreError> {
+        let existing = self.list_goals(site_id).await?;
+        let mut goal = existing
+            .iter()
+            .find(|g| g.id == id)
+            .cloned()
+            .ok_or_else(|| StoreError::Invalid {
+                field: "id",
+                reason: format!("site {site_id} has no goal {id:?}"),
+            })?;
+        if !display_name.trim().is_empty() {
+            goal.display_name = display_name.trim().to_string();
+        }
+        goal.value_cents = value_cents;
+        goal.minutes_saved = minutes_saved;
+        validate_goal(&goal)?;
+        if existing
+            .iter()
+            .any(|g| g.id != goal.id && g.display_name == goal.display_name)
+        {
+            return Err(StoreError::Conflict(format!(
+                "site {site_id} already has a goal named {:?}",
+                goal.display_name
+            )));
+        }
+        self.write_goal(&goal, false).await?;
+        Ok(goal)
+    }
+
     /// Deletes a goal; its past conversions stay in the events, unlabelled.
     pub async fn delete_goal(&self, site_id: &str, id: &str) -> Result<(), StoreError> {
         let goal = self

@@ -2,9 +2,11 @@
 //! and drop-off, optionally broken down by source or device (`?breakdown=`); analysts
 //! define and save new ones in the form (one step per line).
 
+use super::overview::csv_response;
 use super::{audit, changeable_site, query_params, readable_site, render, see_other, site_layout};
 use crate::auth::SignedIn;
 use crate::chart;
+use crate::csv::{Cell, CsvTable};
 use crate::error::PageError;
 use crate::format;
 use crate::i18n::{Lang, Text};
@@ -52,6 +54,7 @@ pub struct FunnelView {
     pub breakdown_options: Vec<(String, String, bool)>,
     pub breakdown: Vec<BreakdownRow>,
     pub step_labels: Vec<String>,
+    pub csv_href: String,
 }
 
 #[derive(Template)]
@@ -179,6 +182,10 @@ fn funnel_view(
             })
             .collect(),
         step_labels: result.steps.iter().map(|s| s.label.clone()).collect(),
+        csv_href: state.href_at(
+            &format!("{}/export.csv", state.path()),
+            &[("funnel", Some(&saved.id)), ("breakdown", None)],
+        ),
     }
 }
 
@@ -246,6 +253,63 @@ pub async fn page(
         view,
         can_change: who.user.can_change(&site.domain),
     })
+}
+
+/// `GET /sites/{domain}/trechters/export.csv?funnel=ID`: the steps of a saved funnel.
+pub async fn csv(
+    dash: web::Data<Dashboard>,
+    req: HttpRequest,
+    who: SignedIn,
+    domain: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let site = readable_site(&dash, &who, &domain).await?;
+    let state = ReportState::new("", &query_params(&req));
+    let saved = dash.store.list_funnels(&site.domain).await?;
+    let funnel = state
+        .get("funnel")
+        .and_then(|id| saved.iter().find(|f| f.id == id))
+        .ok_or(PageError::NotFound)?;
+    let definition: FunnelDefinition = serde_json::from_str(&funnel.definition).map_err(|e| {
+        PageError::BadRequest(format!("saved funnel {} is unreadable: {e}", funnel.id))
+    })?;
+    let q = params::funnel(
+        site.clone(),
+        &definition,
+        &state.query(&[]),
+        dash.clock.now(),
+    )?;
+    let result = dash.engine.funnel(&q).await?;
+    let header = [
+        "step",
+        "label",
+        "visitors",
+        "conversion_rate",
+        "conversion_rate_from_previous",
+        "dropoff",
+        "dropoff_rate",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    let rows = result
+        .steps
+        .iter()
+        .map(|s| {
+            vec![
+                Cell::Number(s.step.into()),
+                Cell::Text(s.label.clone()),
+                Cell::Number(s.visitors as f64),
+                Cell::Number(s.conversion_rate),
+                Cell::Number(s.conversion_rate_from_previous),
+                Cell::Number(s.dropoff as f64),
+                Cell::Number(s.dropoff_rate),
+            ]
+        })
+        .collect();
+    Ok(csv_response(
+        &format!("{}-funnel-{}.csv", site.domain, funnel.id),
+        &CsvTable { header, rows },
+    ))
 }
 
 /// `POST /sites/{domain}/trechters`: saves a funnel from the builder and shows it.

@@ -1,8 +1,10 @@
 //! Doelen (`/sites/{domain}/doelen`): conversions, conversion rate, value in euros and
 //! hours saved per goal; analysts add and delete goals here.
 
+use super::overview::csv_response;
 use super::{audit, changeable_site, query_params, readable_site, render, see_other, site_layout};
 use crate::auth::SignedIn;
+use crate::csv::{Cell, CsvTable};
 use crate::error::PageError;
 use crate::format;
 use crate::i18n::Lang;
@@ -18,6 +20,9 @@ use serde::Deserialize;
 pub struct GoalRow {
     pub id: String,
     pub name: String,
+    /// The stored value and minutes, for the edit form (`12,50`, `15`).
+    pub value_input: String,
+    pub minutes_input: String,
     /// `event Aanvraag verstuurd` or `page /aanvragen/*/klaar`.
     pub definition: String,
     pub cells: Vec<(&'static str, String)>,
@@ -32,6 +37,7 @@ struct GoalsPage {
     rows: Vec<GoalRow>,
     totals: Vec<(&'static str, String)>,
     can_change: bool,
+    csv_href: String,
 }
 
 #[derive(Deserialize)]
@@ -52,6 +58,17 @@ pub struct GoalForm {
 #[derive(Deserialize)]
 pub struct CsrfForm {
     csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct GoalValueForm {
+    csrf: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    value_euros: String,
+    #[serde(default)]
+    minutes_saved: String,
 }
 
 /// `GET /sites/{domain}/doelen`.
@@ -88,6 +105,8 @@ pub async fn page(
             GoalRow {
                 id: goal.id.clone(),
                 name: goal.display_name.clone(),
+                value_input: format::decimal(goal.value_cents as f64 / 100.0, 2, lang),
+                minutes_input: format::decimal(goal.minutes_saved, 1, lang),
                 definition: if goal.event_name.is_empty() {
                     format!("page {}", goal.page_path)
                 } else {
@@ -136,15 +155,22 @@ pub async fn page(
         rows,
         totals,
         can_change: who.user.can_change(&site.domain),
+        csv_href: state.href_at(&format!("/sites/{}/doelen/export.csv", site.domain), &[]),
     })
 }
 
+/// An amount as typed in a Dutch or English form (`12,50`, `1.234,50`, `12.5`).
 fn parse_amount(text: &str, field: &str) -> Result<f64, PageError> {
-    let text = text.trim();
+    let text = text.trim().trim_start_matches('€').trim();
     if text.is_empty() {
         return Ok(0.0);
     }
-    text.replace(',', ".")
+    let normalised = if text.contains(',') {
+        text.replace('.', "").replace(',', ".")
+    } else {
+        text.to_string()
+    };
+    normalised
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0 && *v < 1e9)
@@ -153,6 +179,48 @@ fn parse_amount(text: &str, field: &str) -> Result<f64, PageError> {
                 "{field}: {text:?} is geen bedrag / is not an amount"
             ))
         })
+}
+
+/// `GET /sites/{domain}/doelen/export.csv`: the goals table for the period.
+pub async fn csv(
+    dash: web::Data<Dashboard>,
+    req: HttpRequest,
+    who: SignedIn,
+    domain: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let site = readable_site(&dash, &who, &domain).await?;
+    let state = ReportState::new("", &query_params(&req));
+    let q = params::goal_value(site.clone(), &state.query(&[]), dash.clock.now())?;
+    let value = dash.engine.goal_value(&q).await?;
+    let header = [
+        "goal",
+        "conversions",
+        "converters",
+        "conversion_rate",
+        "value_eur",
+        "hours_saved",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    let rows = value
+        .results
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::Text(r.goal.clone()),
+                Cell::Number(r.conversions as f64),
+                Cell::Number(r.converters as f64),
+                Cell::Number(r.conversion_rate),
+                Cell::Number(r.value_eur),
+                Cell::Number(r.hours_saved),
+            ]
+        })
+        .collect();
+    Ok(csv_response(
+        &format!("{}-goals.csv", site.domain),
+        &CsvTable { header, rows },
+    ))
 }
 
 /// `POST /sites/{domain}/doelen`: adds a goal (analysts and admins).
@@ -183,6 +251,32 @@ pub async fn add(
         &dash,
         &who,
         "goal.add",
+        &site.domain,
+        &format!("{} ({})", goal.id, goal.display_name),
+    )
+    .await?;
+    Ok(see_other(&format!("/sites/{}/doelen", site.domain)))
+}
+
+/// `POST /sites/{domain}/doelen/{id}`: a goal's name, value and minutes saved (analysts).
+pub async fn update(
+    dash: web::Data<Dashboard>,
+    who: SignedIn,
+    path: web::Path<(String, String)>,
+    form: web::Form<GoalValueForm>,
+) -> Result<HttpResponse, PageError> {
+    let (domain, id) = path.into_inner();
+    let site = changeable_site(&dash, &who, &domain, &form.csrf).await?;
+    let value_cents = (parse_amount(&form.value_euros, "value_euros")? * 100.0).round() as i64;
+    let minutes = parse_amount(&form.minutes_saved, "minutes_saved")?;
+    let goal = dash
+        .store
+        .update_goal_value(&site.domain, &id, &form.display_name, value_cents, minutes)
+        .await?;
+    audit(
+        &dash,
+        &who,
+        "goal.update",
         &site.domain,
         &format!("{} ({})", goal.id, goal.display_name),
     )

@@ -7,9 +7,11 @@ use crate::error::PageError;
 use crate::i18n::{Lang, LANG_COOKIE};
 use crate::layout::Layout;
 use crate::Dashboard;
+use crate::{chart, format};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use luister_query::Metric;
 
 /// `GET /`.
 pub async fn root(who: Option<SignedIn>) -> HttpResponse {
@@ -19,7 +21,13 @@ pub async fn root(who: Option<SignedIn>) -> HttpResponse {
 pub struct SiteEntry {
     pub domain: String,
     pub timezone: String,
+    /// Visitors of the last 7 days, and their days as a sparkline.
+    pub visitors: String,
+    pub sparkline: String,
 }
+
+/// At most this many sites get their numbers on the list (each costs one query).
+const SITES_WITH_NUMBERS: usize = 50;
 
 #[derive(Template)]
 #[template(path = "sites.html")]
@@ -34,18 +42,69 @@ pub async fn sites(
     req: HttpRequest,
     who: SignedIn,
 ) -> Result<HttpResponse, PageError> {
-    let sites = dash
+    let lang = Lang::of(&req);
+    let readable: Vec<_> = dash
         .store
         .list_sites()
         .await?
         .into_iter()
         .filter(|s| who.user.can_read(&s.domain))
-        .map(|s| SiteEntry {
-            domain: s.domain,
-            timezone: s.timezone,
+        .collect();
+    let week: luister_query::Params = [
+        ("period".to_string(), "7d".to_string()),
+        ("metrics".to_string(), "visitors".to_string()),
+    ]
+    .into();
+    let now = dash.clock.now();
+    let engine = &dash.engine;
+    let series =
+        futures_util::future::join_all(readable.iter().take(SITES_WITH_NUMBERS).map(|s| {
+            let week = &week;
+            async move {
+                let q = luister_query::params::timeseries(s.clone(), week, now).ok()?;
+                let total = luister_query::params::aggregate(s.clone(), week, now).ok()?;
+                let (points, total) = tokio::join!(engine.timeseries(&q), engine.aggregate(&total));
+                Some((points.ok()?, total.ok()?))
+            }
+        }))
+        .await;
+    let sites = readable
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let numbers = series.get(i).cloned().flatten();
+            let (visitors, sparkline) = match numbers {
+                Some((points, total)) => {
+                    let values: Vec<f64> = points
+                        .results
+                        .iter()
+                        .map(|p| {
+                            p.values
+                                .get(Metric::Visitors)
+                                .and_then(|v| v.as_f64())
+                                .unwrap_or(0.0)
+                        })
+                        .collect();
+                    let count = total
+                        .values
+                        .get(Metric::Visitors)
+                        .and_then(|v| v.as_f64())
+                        .unwrap_or(0.0);
+                    (
+                        format::int(count as u64, lang),
+                        chart::sparkline(lang.text().visitors_over_time, &values),
+                    )
+                }
+                None => ("–".into(), String::new()),
+            };
+            SiteEntry {
+                domain: s.domain,
+                timezone: s.timezone,
+                visitors,
+                sparkline,
+            }
         })
         .collect();
-    let lang = Lang::of(&req);
     let mut layout = Layout::new(&dash, &req, lang.text().sites);
     layout.user = Some(who.user.email.clone());
     layout.is_admin = who.user.role == luister_store::UserRole::Admin;

@@ -58,7 +58,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(search::csv),
         )
         .route("/sites/{domain}/doelen", web::get().to(goals::page))
+        .route(
+            "/sites/{domain}/doelen/export.csv",
+            web::get().to(goals::csv),
+        )
+        .route(
+            "/sites/{domain}/trechters/export.csv",
+            web::get().to(funnels::csv),
+        )
         .route("/sites/{domain}/doelen", web::post().to(goals::add))
+        .route("/sites/{domain}/doelen/{id}", web::post().to(goals::update))
         .route(
             "/sites/{domain}/doelen/{id}/verwijderen",
             web::post().to(goals::delete),
