@@ -112,6 +112,34 @@ fn request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs
             None,
             Needs::WriteA,
         ),
+        ("get", "/sites/{domain}/actions") => (format!("/sites/{A}/actions"), None, Needs::ReadA),
+        ("post", "/sites/{domain}/actions") => (
+            format!("/sites/{A}/actions"),
+            Some(
+                json!({"title": "nieuw", "start_date": "2026-10-26", "target": {"type": "metric", "metric": "pageviews"}}),
+            ),
+            Needs::WriteA,
+        ),
+        ("get", "/sites/{domain}/actions/{id}") => (
+            format!("/sites/{A}/actions/{}", ids.action),
+            None,
+            Needs::ReadA,
+        ),
+        ("patch", "/sites/{domain}/actions/{id}") => (
+            format!("/sites/{A}/actions/{}", ids.action),
+            Some(json!({"status": "done"})),
+            Needs::WriteA,
+        ),
+        ("delete", "/sites/{domain}/actions/{id}") => (
+            format!("/sites/{A}/actions/{}", ids.doomed_action),
+            None,
+            Needs::WriteA,
+        ),
+        ("get", "/actions/{id}/impact") => (
+            format!("/actions/{}/impact?before_days=7&after_days=7", ids.action),
+            None,
+            Needs::ReadA,
+        ),
         _ => panic!("{method} {path} is not in the access matrix: add it with what it needs"),
     }
 }
@@ -120,6 +148,8 @@ fn request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs
 struct Ids {
     goal: String,
     funnel: String,
+    action: String,
+    doomed_action: String,
     new_site: String,
     doomed_site: String,
 }
@@ -147,6 +177,24 @@ async fn fresh_ids(app: &TestApp, n: usize) -> Ids {
         })
         .await
         .unwrap();
+    let action = |title: String| luister_store::StoredAction {
+        site_id: A.into(),
+        id: String::new(),
+        title,
+        description: String::new(),
+        owner: String::new(),
+        start_date: "2026-10-26".into(),
+        status: "active".into(),
+        expected_direction: "up".into(),
+        target: json!({"type": "metric", "metric": "visitors"}).to_string(),
+        control: String::new(),
+        created_at: 0,
+    };
+    let kept = store
+        .put_action(&action(format!("actie {n}")))
+        .await
+        .unwrap();
+    let doomed_action = store.put_action(&action(format!("weg {n}"))).await.unwrap();
     let doomed_site = format!("weg{n}.nl");
     store
         .add_site(&Site::new(doomed_site.clone()))
@@ -155,6 +203,8 @@ async fn fresh_ids(app: &TestApp, n: usize) -> Ids {
     Ids {
         goal: goal.id,
         funnel: funnel.id,
+        action: kept.id,
+        doomed_action: doomed_action.id,
         new_site: format!("nieuw{n}.nl"),
         doomed_site,
     }

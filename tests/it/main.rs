@@ -7,6 +7,7 @@ mod dashboard;
 mod durability;
 mod faults;
 mod hardening;
+mod impact;
 mod import;
 mod matomo;
 mod query_api;

@@ -29,7 +29,7 @@ pub mod query;
 pub mod results;
 pub mod sql;
 
-pub use engine::{QueryEngine, RollupReport};
+pub use engine::{ConversionCounts, QueryEngine, RollupReport, SearchCounts};
 pub use error::QueryError;
 pub use filter::Filter;
 pub use metric::{Metric, MetricValue};

@@ -5,6 +5,7 @@
 //! salts, tokens, goals, funnels,
 //! dashboard users and share links). It knows nothing of HTTP or of enrichment.
 
+mod actions;
 mod audit;
 mod client;
 pub mod embedded;
@@ -22,6 +23,7 @@ mod sites;
 mod tokens;
 mod users;
 
+pub use actions::{StoredAction, MAX_ACTIONS_PER_SITE};
 pub use audit::AuditEntry;
 pub use client::{ClickHouseSettings, Store};
 pub use error::StoreError;

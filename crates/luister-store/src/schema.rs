@@ -278,6 +278,29 @@ pub const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE users ADD COLUMN auth_source String DEFAULT 'local'",
         ],
     },
+    Migration {
+        version: 9,
+        name: "actions",
+        statements: &[
+            // What a team changed and wants measured; target and control as JSON.
+            "CREATE TABLE IF NOT EXISTS actions (
+            site_id String,
+            id String,
+            title String,
+            description String,
+            owner String,
+            start_date String,
+            status String,
+            expected_direction String,
+            target String,
+            control String,
+            created_at DateTime('UTC'),
+            deleted UInt8,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        ORDER BY (site_id, id)",
+        ],
+    },
 ];
 
 /// Rebuilds the visits of stored events (the sessions table is derived data).

@@ -6,6 +6,7 @@
 
 mod funnel;
 mod goals;
+mod impact;
 mod rollup;
 mod search;
 mod stats;
@@ -14,6 +15,7 @@ use crate::sql::Sql;
 use crate::QueryError;
 use luister_store::{Goal, QueryLimits, Store};
 
+pub use impact::{ConversionCounts, SearchCounts};
 pub use rollup::RollupReport;
 
 /// Runs typed queries on one store; cheap to clone.

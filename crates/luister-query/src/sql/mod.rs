@@ -13,6 +13,7 @@ pub mod engagement;
 pub(crate) mod filters;
 pub mod funnel;
 pub mod goals;
+pub mod impact;
 pub mod rollup;
 pub(crate) mod scope;
 pub mod search;

@@ -6,6 +6,7 @@
 //! listed once in [`routes`], which both registers it and lets a test check that the
 //! OpenAPI document ([`openapi`]) describes it.
 
+mod actions;
 mod auth;
 mod error;
 mod manage;
@@ -90,6 +91,36 @@ pub fn routes() -> Vec<(&'static str, &'static str, Route)> {
             "delete",
             "/sites/{domain}/funnels/{id}",
             web::delete().to(manage::delete_funnel),
+        ),
+        (
+            "get",
+            "/sites/{domain}/actions",
+            web::get().to(actions::list),
+        ),
+        (
+            "post",
+            "/sites/{domain}/actions",
+            web::post().to(actions::create),
+        ),
+        (
+            "get",
+            "/sites/{domain}/actions/{id}",
+            web::get().to(actions::get),
+        ),
+        (
+            "patch",
+            "/sites/{domain}/actions/{id}",
+            web::patch().to(actions::update),
+        ),
+        (
+            "delete",
+            "/sites/{domain}/actions/{id}",
+            web::delete().to(actions::delete),
+        ),
+        (
+            "get",
+            "/actions/{id}/impact",
+            web::get().to(actions::impact),
         ),
         ("get", "/audit", web::get().to(manage::audit_log)),
         ("get", "/openapi.json", web::get().to(openapi::serve)),

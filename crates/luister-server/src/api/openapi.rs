@@ -272,12 +272,59 @@ fn manage_paths() -> Value {
             "post": op("save a funnel", domain(), Some(json!({"$ref": "#/components/schemas/NewFunnel"})), ("201", response("the funnel", obj()))),
         },
         "/sites/{domain}/funnels/{id}": {"delete": op("delete a saved funnel", domain_id(), None, none())},
+        "/sites/{domain}/actions": {
+            "get": op("list actions", domain(), None, ("200", response("actions", json!({"type": "array", "items": {"$ref": "#/components/schemas/Action"}})))),
+            "post": op("add an action (write scope)", domain(), Some(json!({"$ref": "#/components/schemas/NewAction"})), ("201", response("the action", json!({"$ref": "#/components/schemas/Action"})))),
+        },
+        "/sites/{domain}/actions/{id}": {
+            "get": op("one action", domain_id(), None, ("200", response("the action", json!({"$ref": "#/components/schemas/Action"})))),
+            "patch": op("change an action (write scope)", domain_id(), Some(json!({"$ref": "#/components/schemas/ActionPatch"})), ("200", response("the action", json!({"$ref": "#/components/schemas/Action"})))),
+            "delete": op("delete an action (write scope)", domain_id(), None, none()),
+        },
+        "/actions/{id}/impact": {"get": op("the measured impact of an action, with significance, value and robustness",
+            vec![path_param("id"),
+                 typed("before_days", "query", false, "local days before the start date (default 28)", json!({"type": "integer", "minimum": 1, "maximum": 366})),
+                 typed("after_days", "query", false, "local days from the start date plus skip_days (default 28)", json!({"type": "integer", "minimum": 1, "maximum": 366})),
+                 typed("skip_days", "query", false, "days after the start left out (default 0)", json!({"type": "integer", "minimum": 0, "maximum": 366})),
+                 typed("lang", "query", false, "language of the verdict (default nl)", json!({"type": "string", "enum": ["nl", "en"]}))], None,
+            ("200", response("{method, before, after, p_value, significant, verdict, …} (see docs/statistics.md)", obj())))},
         "/audit": {"get": op("changes to sites, goals and funnels: who, what, when (admin)",
             vec![typed("site_id", "query", false, "only this site's changes", json!({"type": "string", "pattern": DOMAIN_PATTERN})),
                  typed("limit", "query", false, "newest entries (default 100)", json!({"type": "integer", "minimum": 1, "maximum": 1000}))], None,
             ("200", response("[{at, actor, action, site_id, subject}], newest first", json!({"type": "array", "items": obj()}))))},
         "/openapi.json": {"get": {"summary": "this document", "security": [], "responses": {"200": response("OpenAPI 3", obj())}}},
     })
+}
+
+/// The fields of an action as sent (`NewAction`; all optional in `ActionPatch`).
+fn action_fields() -> Value {
+    json!({
+        "title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\s]"},
+        "description": {"type": "string", "maxLength": 5000},
+        "owner": {"type": "string", "maxLength": 200},
+        "start_date": {"type": "string", "format": "date", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"},
+        "status": {"type": "string", "enum": ["planned", "active", "done"]},
+        "expected_direction": {"type": "string", "enum": ["up", "down"]},
+        "target": {"$ref": "#/components/schemas/Target"},
+        "control": {"$ref": "#/components/schemas/Target"},
+    })
+}
+
+/// What an action is measured on.
+fn target_schema() -> Value {
+    let kind = |name: &str, required: Vec<&str>, props: Value| {
+        let mut p = props;
+        p["type"] = json!({"type": "string", "enum": [name]});
+        let mut req = vec!["type"];
+        req.extend(required);
+        json!({"type": "object", "required": req, "additionalProperties": false, "properties": p})
+    };
+    json!({"oneOf": [
+        kind("goal", vec!["goal"], json!({"goal": {"type": "string", "minLength": 1, "maxLength": 120}, "page": {"type": "string", "pattern": "^/[a-zA-Z0-9/*_.-]{0,200}$"}})),
+        kind("funnel", vec!["funnel"], json!({"funnel": {"type": "string", "minLength": 1, "maxLength": 120}})),
+        kind("metric", vec!["metric"], json!({"metric": {"type": "string", "enum": ["visitors", "visits", "pageviews", "events"]}, "filters": {"type": "string", "pattern": filters_pattern()}})),
+        kind("search", vec!["measure"], json!({"term": {"type": "string", "maxLength": 100}, "measure": {"type": "string", "enum": ["searches", "zero_result_rate", "exit_rate", "refinement_rate"]}})),
+    ]})
 }
 
 fn step_schema() -> Value {
@@ -331,6 +378,13 @@ fn components() -> Value {
                 "display_name": {"type": "string", "maxLength": 120, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9 _.-]{0,100}$"},
                 "value_eur": {"type": "number", "minimum": 0, "maximum": 1_000_000_000},
                 "minutes_saved": {"type": "number", "minimum": 0, "maximum": 1_000_000}}},
+            "Target": target_schema(),
+            "NewAction": {"type": "object", "required": ["title", "start_date", "target"], "additionalProperties": false, "properties": action_fields()},
+            "ActionPatch": {"type": "object", "additionalProperties": false, "properties": action_fields()},
+            "Action": {"type": "object", "properties": {
+                "id": {"type": "string"}, "site_id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
+                "owner": {"type": "string"}, "start_date": {"type": "string", "format": "date"}, "status": {"type": "string"},
+                "expected_direction": {"type": "string"}, "target": obj(), "control": obj(), "created_at": {"type": "integer"}}},
             "NewSite": {"type": "object", "required": ["domain"], "additionalProperties": false, "properties": {
                 "domain": {"type": "string", "pattern": DOMAIN_PATTERN, "maxLength": 253},
                 "timezone": {"nullable": true, "type": "string", "enum": time_zones()},

@@ -1,0 +1,337 @@
+//! Actions and their impact on a history with a known effect injected on a known date,
+//! and on one without: counts exactly as generated, p-values as SciPy 1.17 computes them
+//! (`scipy.stats.norm`, `binomtest`, `ttest_ind(equal_var=False)`) for the same numbers.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use luister_model::Site;
+use luister_store::Goal;
+use luister_tests::app::{import_lines, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const EFFECT: &str = "enschede.nl";
+const NONE: &str = "hengelo.nl";
+const ADMIN: &str = "test-admin-token";
+const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+
+fn now() -> DateTime<Utc> {
+    "2026-11-30T12:00:00Z".parse().unwrap()
+}
+
+/// Day 0 is 5 October 2026; the action starts on day 28 (2 November).
+fn day(d: i64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 10, 5).unwrap() + Duration::days(d)
+}
+
+/// Visitors per day of /nieuws: before, after with an effect, after without.
+fn news_visitors(i: i64, after: bool, effect: bool) -> i64 {
+    match (after, effect) {
+        (false, _) => 10 + (i * 7) % 5,
+        (true, true) => 11 + (i * 3) % 5,
+        (true, false) => 10 + (i * 3) % 5,
+    }
+}
+
+/// 56 days: 20 visitors a day on /schulden (2 apply before; after the start 4 on the site
+/// with an effect, 2 on the other), 20 on /inkomen (the control: 2 apply, after the start
+/// one more every seventh day on the site with an effect), and a varying number on /nieuws.
+fn lines(site: &str, effect: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in 0..56i64 {
+        let after = d >= 28;
+        let i = d % 28;
+        let at = |n: i64, minutes: i64| {
+            (DateTime::<Utc>::from_naive_utc_and_offset(day(d).and_hms_opt(10, 0, 0).unwrap(), Utc)
+                + Duration::seconds(n * 20 + minutes * 60))
+            .to_rfc3339()
+        };
+        let mut visit = |n: i64, path: &str, converts: bool| {
+            let ip = format!("203.0.{d}.{n}");
+            out.push(json!({"timestamp": at(n, 0), "domain": site, "url": format!("https://{site}{path}"), "ip": ip, "user_agent": UA}).to_string());
+            if converts {
+                out.push(json!({"timestamp": at(n, 1), "domain": site, "name": "Aanvraag verstuurd", "url": format!("https://{site}{path}"), "ip": ip, "user_agent": UA}).to_string());
+            }
+        };
+        let target_converts = if after && effect { 4 } else { 2 };
+        for n in 0..20 {
+            visit(n, "/schulden", n < target_converts);
+        }
+        let control_converts = if after && effect && i % 7 == 0 { 3 } else { 2 };
+        for n in 0..20 {
+            visit(20 + n, "/inkomen", n < control_converts);
+        }
+        for n in 0..news_visitors(i, after, effect) {
+            visit(40 + n, "/nieuws", false);
+        }
+    }
+    out
+}
+
+async fn app() -> TestApp {
+    let app = TestApp::start(now(), &[Site::new(EFFECT), Site::new(NONE)]).await;
+    import_lines(&app.db, &lines(EFFECT, true)).await;
+    import_lines(&app.db, &lines(NONE, false)).await;
+    for site in [EFFECT, NONE] {
+        let mut goal = Goal::event(site, "Aanvraag verstuurd");
+        goal.value_cents = 4_500;
+        goal.minutes_saved = 20.0;
+        app.store().add_goal(&goal).await.unwrap();
+    }
+    app
+}
+
+async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Value {
+    let (status, answer) = app.call(method, Some(ADMIN), path, body).await;
+    assert!((200..300).contains(&status), "{path}: {status} {answer}");
+    answer
+}
+
+fn close(got: &Value, want: f64, what: &str) {
+    let got = got.as_f64().unwrap_or_else(|| panic!("{what}: {got}"));
+    assert!(
+        (got - want).abs() < 1e-4,
+        "{what}: {got}, SciPy says {want}"
+    );
+}
+
+async fn action(app: &TestApp, site: &str, target: Value, control: Option<Value>) -> String {
+    let mut body = json!({"title": "Schuldhulppagina herschreven", "owner": "team web", "start_date": "2026-11-02",
+        "status": "done", "expected_direction": "up", "target": target});
+    if let Some(c) = control {
+        body["control"] = c;
+    }
+    let created = call(
+        app,
+        Method::POST,
+        &format!("/api/v1/sites/{site}/actions"),
+        Some(body),
+    )
+    .await;
+    created["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_known_effect_is_significant_and_no_effect_is_not() {
+    let app = app().await;
+    let target = json!({"type": "goal", "goal": "Aanvraag verstuurd", "page": "/schulden"});
+    let control = json!({"type": "goal", "goal": "Aanvraag verstuurd", "page": "/inkomen"});
+    let with_effect = action(&app, EFFECT, target.clone(), Some(control.clone())).await;
+    let without = action(&app, NONE, target, Some(control)).await;
+
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/actions/{with_effect}/impact"),
+        None,
+    )
+    .await;
+    assert_eq!(r["method"], "two_proportion_z");
+    assert_eq!(
+        r["before"],
+        json!({"successes": 56, "trials": 560, "rate": 10.0})
+    );
+    assert_eq!(
+        r["after"],
+        json!({"successes": 112, "trials": 560, "rate": 20.0})
+    );
+    assert_eq!(
+        r["windows"][0],
+        json!({"first": "2026-10-05", "last": "2026-11-01", "days": 28})
+    );
+    assert_eq!(
+        r["windows"][1],
+        json!({"first": "2026-11-02", "last": "2026-11-29", "days": 28})
+    );
+    close(&r["difference_pp"], 10.0, "difference");
+    close(&r["p_value"], 2.782787792290108e-06, "p");
+    assert_eq!(r["significant"], true);
+    assert_eq!(r["as_expected"], true);
+    close(
+        &r["control"]["difference_in_differences"],
+        9.285714285714288,
+        "did",
+    );
+    close(&r["control"]["se"], 2.7892115671244375, "did se");
+    close(&r["control"]["p_value"], 0.000871102866467569, "did p");
+    assert_eq!(
+        (
+            r["control"]["after"]["successes"].as_u64(),
+            r["control"]["after"]["trials"].as_u64()
+        ),
+        (Some(60), Some(560))
+    );
+    close(
+        &r["control"]["after"]["rate"],
+        60.0 / 5.6,
+        "control rate after",
+    );
+    close(&r["value"]["extra_conversions"], 56.0, "extra conversions");
+    close(&r["value"]["eur"], 56.0 * 45.0, "euros");
+    close(&r["value"]["hours"], 56.0 * 20.0 / 60.0, "hours");
+    assert!(
+        r["verdict"].as_str().unwrap().starts_with("Significant"),
+        "{}",
+        r["verdict"]
+    );
+    assert!(r["robustness"]["placebo"]["runs"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        r["power"],
+        Value::Null,
+        "no power section for a significant result"
+    );
+
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/actions/{without}/impact?lang=en"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r["after"],
+        json!({"successes": 56, "trials": 560, "rate": 10.0})
+    );
+    close(&r["p_value"], 1.0, "p without an effect");
+    assert_eq!(r["significant"], false);
+    assert!(
+        r["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("Not significant"),
+        "{}",
+        r["verdict"]
+    );
+}
+
+#[tokio::test]
+async fn a_count_target_is_judged_on_its_daily_values() {
+    let app = app().await;
+    let target = json!({"type": "metric", "metric": "visitors", "filters": "event:page==/nieuws"});
+    let with_effect = action(&app, EFFECT, target.clone(), None).await;
+    let without = action(&app, NONE, target, None).await;
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/actions/{with_effect}/impact"),
+        None,
+    )
+    .await;
+    assert_eq!(r["method"], "welch_t_daily");
+    assert_eq!(r["before"]["total"], 336);
+    assert_eq!(r["after"]["total"], 362);
+    close(&r["p_value"], 0.020232052325297376, "Welch p");
+    close(&r["poisson_p_value"], 0.3440201092106643, "Poisson p");
+    assert_eq!(r["significant"], true);
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/actions/{without}/impact"),
+        None,
+    )
+    .await;
+    assert_eq!(r["after"]["total"], 334);
+    close(
+        &r["p_value"],
+        0.8546582980011296,
+        "Welch p without an effect",
+    );
+    assert_eq!(r["significant"], false);
+    assert!(r["verdict"]
+        .as_str()
+        .unwrap()
+        .starts_with("Niet significant"));
+}
+
+#[tokio::test]
+async fn actions_are_managed_and_warn_about_their_windows() {
+    let app = app().await;
+    let target = json!({"type": "goal", "goal": "Aanvraag verstuurd", "page": "/schulden"});
+    let id = action(&app, EFFECT, target.clone(), None).await;
+    // A second action on the same target inside the windows is named in the warnings.
+    action(&app, EFFECT, target, None).await;
+    let list = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/sites/{EFFECT}/actions"),
+        None,
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let patched = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/sites/{EFFECT}/actions/{id}"),
+        Some(json!({"title": "Nieuwe tekst", "status": "active"})),
+    )
+    .await;
+    assert_eq!(
+        (patched["title"].as_str(), patched["status"].as_str()),
+        (Some("Nieuwe tekst"), Some("active"))
+    );
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/actions/{id}/impact?before_days=10&after_days=10"),
+        None,
+    )
+    .await;
+    let warnings = r["robustness"]["warnings"].to_string();
+    assert!(warnings.contains("hele weken"), "{warnings}");
+    assert!(
+        warnings.contains("Schuldhulppagina herschreven"),
+        "{warnings}"
+    );
+
+    for (body, needle) in [
+        (
+            json!({"title": "x", "start_date": "2026-11-02", "target": {"type": "goal", "goal": "Bestaat niet"}}),
+            "no goal",
+        ),
+        (
+            json!({"title": "x", "start_date": "2026-11-02", "target": {"type": "metric", "metric": "bounce_rate"}}),
+            "bounce_rate",
+        ),
+        (
+            json!({"title": "", "start_date": "2026-11-02", "target": {"type": "metric", "metric": "visitors"}}),
+            "title",
+        ),
+    ] {
+        let (status, answer) = app
+            .call(
+                Method::POST,
+                Some(ADMIN),
+                &format!("/api/v1/sites/{EFFECT}/actions"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer.to_string().contains(needle), "{answer}");
+    }
+    let (status, answer) = app
+        .call(
+            Method::GET,
+            Some(ADMIN),
+            &format!("/api/v1/actions/{id}/impact?before_days=0"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            Some(ADMIN),
+            &format!("/api/v1/sites/{EFFECT}/actions/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = app
+        .call(
+            Method::GET,
+            Some(ADMIN),
+            &format!("/api/v1/actions/{id}/impact"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
