@@ -43,13 +43,7 @@ impl ImpactParams {
         ] {
             if !(min..=366).contains(&value) {
                 return Err(ActionError::invalid(
-                    if name == "before_days" {
-                        "before_days"
-                    } else if name == "after_days" {
-                        "after_days"
-                    } else {
-                        "skip_days"
-                    },
+                    name,
                     format!("{value} is not a number of days from {min} to 366"),
                 ));
             }
