@@ -135,6 +135,11 @@ fn request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs
             None,
             Needs::WriteA,
         ),
+        ("get", "/sites/{domain}/impact/summary") => (
+            format!("/sites/{A}/impact/summary?from=2026-10-01&to=2026-11-01&before_days=7&after_days=7"),
+            None,
+            Needs::ReadA,
+        ),
         ("get", "/actions/{id}/impact") => (
             format!("/actions/{}/impact?before_days=7&after_days=7", ids.action),
             None,

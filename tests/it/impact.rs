@@ -204,6 +204,51 @@ async fn a_known_effect_is_significant_and_no_effect_is_not() {
 }
 
 #[tokio::test]
+async fn small_steps_add_up_with_their_uncertainty() {
+    let app = app().await;
+    let goal = |page: &str| json!({"type": "goal", "goal": "Aanvraag verstuurd", "page": page});
+    action(&app, EFFECT, goal("/schulden"), None).await;
+    action(&app, EFFECT, goal("/inkomen"), None).await;
+    let s = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/sites/{EFFECT}/impact/summary?from=2026-10-01&to=2026-11-30"),
+        None,
+    )
+    .await;
+    assert_eq!(s["actions"].as_array().unwrap().len(), 2);
+    assert_eq!(s["combined"]["actions"], 2);
+    // /schulden: +56 conversions; /inkomen: +4 (60 against 56).
+    close(&s["combined"]["extra_conversions"], 60.0, "sum");
+    close(&s["combined"]["eur"], 60.0 * 45.0, "euros");
+    let each: Vec<(f64, f64)> = s["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let ci = &a["impact"]["value"]["extra_conversions_ci95"];
+            (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap())
+        })
+        .collect();
+    let z = 1.959963984540054;
+    let se = each
+        .iter()
+        .map(|(lo, hi)| ((hi - lo) / (2.0 * z)).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let ci = &s["combined"]["extra_conversions_ci95"];
+    close(&ci[0], 60.0 - z * se, "combined interval");
+    let none = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/sites/{EFFECT}/impact/summary?from=2025-01-01&to=2025-12-31"),
+        None,
+    )
+    .await;
+    assert_eq!(none["combined"]["actions"], 0);
+}
+
+#[tokio::test]
 async fn a_count_target_is_judged_on_its_daily_values() {
     let app = app().await;
     let target = json!({"type": "metric", "metric": "visitors", "filters": "event:page==/nieuws"});

@@ -83,7 +83,7 @@ pub enum Side {
     Count(CountSide),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Value {
     pub extra_conversions: f64,
     pub extra_conversions_ci95: (f64, f64),

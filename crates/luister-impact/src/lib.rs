@@ -10,8 +10,10 @@ pub mod action;
 pub mod impact;
 pub mod measure;
 pub mod stats;
+pub mod summary;
 pub mod verdict;
 
 pub use action::{Action, ActionError, ActionPatch, Kind, NewAction, Target};
 pub use impact::{impact, Impact, ImpactParams};
+pub use summary::{summary, Summary};
 pub use verdict::Lang;

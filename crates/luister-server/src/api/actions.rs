@@ -180,6 +180,49 @@ pub(crate) fn impact_params(q: &Params) -> Result<ImpactParams, ApiError> {
     Ok(p)
 }
 
+/// `GET /api/v1/sites/{domain}/impact/summary?from=&to=`: every action that started in the
+/// range with its effect, and their combined value.
+pub(super) async fn summary(
+    state: web::Data<AppState>,
+    caller: Caller,
+    domain: web::Path<String>,
+    q: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
+    let site = caller.site(&state, Some(&domain)).await?;
+    let params = impact_params(&q)?;
+    let date = |name: &'static str| -> Result<Option<chrono::NaiveDate>, ApiError> {
+        match q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "invalid {name}: {text:?} is not a date like 2026-01-31"
+                    ))
+                }),
+        }
+    };
+    let to = date("to")?.unwrap_or_else(|| state.clock.now().date_naive());
+    let from = date("from")?.unwrap_or_else(|| to - chrono::Duration::days(365));
+    if from > to {
+        return Err(ApiError::BadRequest(
+            "invalid from: it lies after to".into(),
+        ));
+    }
+    let actions = all(&state, &site.domain).await?;
+    let result = luister_impact::summary(
+        &state.engine,
+        &state.store,
+        &site,
+        &actions,
+        (from, to),
+        &params,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
 /// `GET /api/v1/actions/{id}/impact`.
 pub(super) async fn impact(
     state: web::Data<AppState>,

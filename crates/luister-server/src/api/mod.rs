@@ -122,6 +122,11 @@ pub fn routes() -> Vec<(&'static str, &'static str, Route)> {
             "/actions/{id}/impact",
             web::get().to(actions::impact),
         ),
+        (
+            "get",
+            "/sites/{domain}/impact/summary",
+            web::get().to(actions::summary),
+        ),
         ("get", "/audit", web::get().to(manage::audit_log)),
         ("get", "/openapi.json", web::get().to(openapi::serve)),
     ]
