@@ -1332,3 +1332,107 @@ async fn analysts_edit_what_a_goal_is_worth_and_every_table_exports() {
     );
     assert!(sites.body.contains("class=\"luister-spark\""));
 }
+
+#[tokio::test]
+async fn actions_are_added_measured_and_marked_in_the_dashboard() {
+    let f = fixture().await;
+    let mut analyst = Browser::signed_in(&f.app, "analist@enschede.nl").await;
+    let csrf = analyst.get(&format!("/sites/{SITE}/acties")).await.csrf();
+    let made = analyst
+        .post(
+            &format!("/sites/{SITE}/acties"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("title", "Schuldhulppagina herschreven"),
+                ("owner", "team web"),
+                ("start_date", "2026-11-06"),
+                ("status", "done"),
+                ("expected_direction", "up"),
+                ("target_type", "goal"),
+                ("goal", "Aanvraag verstuurd"),
+                ("page", "/schulden"),
+                ("control_page", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let detail_path = made.location().to_string();
+    let id = detail_path.rsplit('/').next().unwrap().to_string();
+    let detail = analyst.get(&detail_path).await;
+    assert_eq!(detail.status, 200);
+    let impact = api(&f.app, &format!("/api/v1/actions/{id}/impact")).await;
+    let verdict = Regex::new(r#"(?s)<p class="utrecht-paragraph" data-verdict>(.*?)</p>"#)
+        .unwrap()
+        .captures(&detail.body)
+        .unwrap()[1]
+        .to_string();
+    assert_eq!(unescape(&verdict), impact["verdict"].as_str().unwrap());
+    let shown_p = Regex::new(r#"data-metric="p_value">([^<]+)<"#)
+        .unwrap()
+        .captures(&detail.body)
+        .unwrap()[1]
+        .to_string();
+    let api_p = impact["p_value"].as_f64().unwrap();
+    if api_p >= 0.001 {
+        same(
+            number(&shown_p),
+            (api_p * 1000.0).round() / 1000.0,
+            "p-value",
+        );
+    }
+    assert!(
+        impact["control"].is_object(),
+        "the control page became a control"
+    );
+    let listed = analyst.get(&format!("/sites/{SITE}/acties")).await;
+    assert!(
+        listed.body.contains("Schuldhulppagina herschreven")
+            && listed.body.contains("data-verdict")
+    );
+    let overview = analyst.get(&format!("/sites/{SITE}?period=30d")).await;
+    assert!(
+        overview.body.contains("class=\"marker\"")
+            && overview.body.contains("id=\"chart-actions\""),
+        "marked on the chart"
+    );
+
+    // A viewer reads but cannot add; the analyst changes the status and deletes.
+    let mut viewer = Browser::signed_in(&f.app, "kijker@enschede.nl").await;
+    let page = viewer.get(&format!("/sites/{SITE}/acties")).await;
+    assert!(
+        page.body.contains("Schuldhulppagina herschreven")
+            && !page.body.contains("id=\"new-action\"")
+    );
+    let refused = viewer
+        .post(
+            &format!("/sites/{SITE}/acties"),
+            &[
+                ("csrf", &page.csrf()),
+                ("title", "x"),
+                ("start_date", "2026-11-06"),
+                ("target_type", "metric"),
+                ("metric", "visitors"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let status = analyst
+        .post(
+            &format!("/sites/{SITE}/acties/{id}/status"),
+            &[("csrf", &csrf), ("status", "active")],
+        )
+        .await;
+    assert_eq!(status.status, 303);
+    assert_eq!(
+        api(&f.app, &format!("/api/v1/sites/{SITE}/actions/{id}")).await["status"],
+        "active"
+    );
+    let deleted = analyst
+        .post(
+            &format!("/sites/{SITE}/acties/{id}/verwijderen"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(deleted.status, 303);
+    assert_eq!(analyst.get(&detail_path).await.status, 404);
+}

@@ -56,7 +56,8 @@ fn points(values: &[f64], ceiling: f64) -> String {
     out
 }
 
-/// A line chart of `values` over `labels`; `compare` is drawn dashed behind it.
+/// A line chart of `values` over `labels`; `compare` is drawn dashed behind it, and each
+/// marker (bucket index, text) as a vertical line with its text as a tooltip.
 ///
 /// `axis_label` formats y-axis values (the caller's number format).
 pub fn line(
@@ -66,6 +67,7 @@ pub fn line(
     values: &[f64],
     compare: Option<&[f64]>,
     axis_label: &dyn Fn(f64) -> String,
+    markers: &[(usize, String)],
 ) -> String {
     let max = values
         .iter()
@@ -101,6 +103,15 @@ pub fn line(
             r#"<text class="label" x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#,
             HEIGHT - 8.0,
             escape(label)
+        );
+    }
+    for (index, text) in markers {
+        let x = LEFT + (WIDTH - LEFT - RIGHT) * *index as f64 / n as f64;
+        let _ = write!(
+            svg,
+            r#"<line class="marker" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{}"><title>{}</title></line>"#,
+            HEIGHT - BOTTOM,
+            escape(text)
         );
     }
     if let Some(compare) = compare.filter(|c| !c.is_empty()) {
@@ -195,8 +206,9 @@ mod tests {
             &[1.0],
             None,
             &|v| v.to_string(),
+            &[(0, "<b>".into())],
         );
-        assert!(!svg.contains("<script>"));
+        assert!(!svg.contains("<script>") && !svg.contains("<b>"));
         assert!(svg.contains("&lt;script&gt;") && svg.contains("a&amp;b"));
         assert!(!svg.contains("style"));
     }
@@ -211,7 +223,7 @@ mod tests {
 
     #[test]
     fn line_points_span_the_plot() {
-        let svg = line("c", "t", &[], &[0.0, 10.0], None, &|v| v.to_string());
+        let svg = line("c", "t", &[], &[0.0, 10.0], None, &|v| v.to_string(), &[]);
         // First point on the x axis at the left, last at the top right.
         assert!(
             svg.contains(&format!(

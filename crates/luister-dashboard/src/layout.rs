@@ -77,6 +77,7 @@ impl Layout {
             (t.funnels, "/trechters".into()),
             (t.search_terms, "/zoektermen".into()),
             (t.goals, "/doelen".into()),
+            (t.actions, "/acties".into()),
             (t.realtime, "/live".into()),
         ]
         .into_iter()

@@ -197,7 +197,15 @@ describe('dashboard', () => {
     await anonymous.close();
 
     const { page, context } = await signedIn('beheer@gemeente.test');
+    const start = new Date(Date.now() - 5 * 86_400_000).toISOString().slice(0, 10);
+    const created = await api(`/api/v1/sites/${SITE}/actions`, {
+      method: 'POST',
+      body: JSON.stringify({ title: 'Schuldhulppagina herschreven', start_date: start, status: 'done',
+        target: { type: 'goal', goal: 'Aanvraag verstuurd', page: '/schulden' } }),
+    });
     const pages = [
+      ['acties', `/sites/${SITE}/acties`],
+      ['actie', `/sites/${SITE}/acties/${created.id}`],
       ['sites', '/sites'],
       ['overzicht', `/sites/${SITE}`],
       ['overzicht-vergelijking', `/sites/${SITE}?period=7d&compare=previous_period`],

@@ -5,6 +5,7 @@
 //! `/toegankelijkheid`.
 
 mod accessibility;
+mod actions;
 mod admin;
 mod funnels;
 mod goals;
@@ -73,6 +74,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(goals::delete),
         )
         .route("/sites/{domain}/live", web::get().to(realtime::page))
+        .route("/sites/{domain}/acties", web::get().to(actions::page))
+        .route("/sites/{domain}/acties", web::post().to(actions::add))
+        .route(
+            "/sites/{domain}/acties/{id}",
+            web::get().to(actions::detail),
+        )
+        .route(
+            "/sites/{domain}/acties/{id}/status",
+            web::post().to(actions::set_status),
+        )
+        .route(
+            "/sites/{domain}/acties/{id}/verwijderen",
+            web::post().to(actions::delete),
+        )
         .route("/beheer", web::get().to(admin::page))
         .route("/beheer/sites", web::post().to(admin::add_site))
         .route("/beheer/gebruikers", web::post().to(admin::add_user))

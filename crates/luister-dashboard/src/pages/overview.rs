@@ -37,6 +37,8 @@ pub struct TimeChart {
     pub comparing: bool,
     /// "previous period" or "last year", for the legend and the table.
     pub compared_label: &'static str,
+    /// The actions that started in the range, marked on the chart (title and date).
+    pub actions: Vec<String>,
 }
 
 /// Everything the overview shows, for a user's page and for a share link alike.
@@ -242,6 +244,11 @@ pub async fn build(
             })
             .collect()
     });
+    let actions = action_markers(dash, site, &series).await?;
+    let markers: Vec<(usize, String)> = actions
+        .iter()
+        .map(|(i, title, date)| (*i, format!("{title} ({})", format::date(*date, lang))))
+        .collect();
     let labels: Vec<String> = series
         .results
         .iter()
@@ -255,6 +262,7 @@ pub async fn build(
             &values,
             previous_values.as_deref(),
             &|v| format::decimal(v, 0, lang),
+            &markers,
         ),
         title: t.visitors_over_time.into(),
         rows: labels
@@ -273,6 +281,7 @@ pub async fn build(
             })
             .collect(),
         comparing: previous_values.is_some(),
+        actions: markers.iter().map(|(_, text)| text.clone()).collect(),
         compared_label: if state.comparison() == Some("year_over_year") {
             t.previous_year
         } else {
@@ -308,6 +317,45 @@ pub async fn build(
         tables,
         toolbar: state.toolbar(t),
     })
+}
+
+/// The actions that started within the series: (bucket index, title, start date); the
+/// bucket is the last one that begins on or before the start date.
+async fn action_markers(
+    dash: &Dashboard,
+    site: &Site,
+    series: &luister_query::results::TimeseriesResult,
+) -> Result<Vec<(usize, String, chrono::NaiveDate)>, PageError> {
+    let starts: Vec<Option<chrono::NaiveDate>> = series
+        .results
+        .iter()
+        .map(|p| {
+            p.date
+                .get(..10)
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        })
+        .collect();
+    let (Some(Some(first)), Some(Some(last))) = (starts.first(), starts.last()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for action in dash.store.list_actions(&site.domain).await? {
+        let Ok(date) = chrono::NaiveDate::parse_from_str(&action.start_date, "%Y-%m-%d") else {
+            continue;
+        };
+        // The last bucket runs as long as the others (a day, a week, a month).
+        let width = match (starts.first(), starts.get(1)) {
+            (Some(Some(a)), Some(Some(b))) => (*b - *a).num_days().max(1),
+            _ => 1,
+        };
+        if date < *first || date >= *last + chrono::Duration::days(width) {
+            continue;
+        }
+        if let Some(index) = starts.iter().rposition(|s| s.is_some_and(|s| s <= date)) {
+            out.push((index, action.title, date));
+        }
+    }
+    Ok(out)
 }
 
 /// The timeseries of the compared range (the period before, or the same dates a year
