@@ -4,6 +4,7 @@
 //! the robustness checks that say how far to trust the headline.
 
 use crate::action::{Action, ActionError, Direction, Kind};
+use crate::its::{interrupted_time_series, Day, ItsResult};
 use crate::measure::{measure, resolve, Measured, Resolved};
 use crate::stats::{self, Proportion, ALPHA};
 use crate::verdict::{verdict, warning, Lang, Warning};
@@ -113,8 +114,9 @@ pub struct Placebo {
 #[derive(Debug, Clone, Serialize)]
 pub struct Robustness {
     pub placebo: Option<Placebo>,
-    /// Not computed yet: the interrupted-time-series regression (see docs/statistics.md).
-    pub interrupted_time_series: Option<serde_json::Value>,
+    /// The level change from a regression on the daily series (weekdays, trend), with
+    /// autocorrelation-robust errors; `None` with fewer than 14 days a side or no daily data.
+    pub interrupted_time_series: Option<ItsResult>,
     pub warnings: Vec<String>,
 }
 
@@ -299,6 +301,35 @@ fn placebo(kind: Kind, before: &Measured, real_p: f64) -> Option<Placebo> {
     })
 }
 
+/// Both windows' daily series as the regression takes them.
+fn its_days(before: &Measured, after: &Measured) -> Vec<Day> {
+    let days = |m: &Measured, is_after: bool| -> Vec<Day> {
+        match m {
+            Measured::Rate { daily, .. } => daily
+                .iter()
+                .map(|(date, p)| Day {
+                    date: *date,
+                    count: p.successes as f64,
+                    exposure: p.trials as f64,
+                    after: is_after,
+                })
+                .collect(),
+            Measured::Count { daily, .. } => daily
+                .iter()
+                .map(|(date, c)| Day {
+                    date: *date,
+                    count: *c as f64,
+                    exposure: 1.0,
+                    after: is_after,
+                })
+                .collect(),
+        }
+    };
+    let mut out = days(before, false);
+    out.extend(days(after, true));
+    out
+}
+
 /// What the robustness section must warn about.
 fn warnings(
     kind: Kind,
@@ -387,7 +418,7 @@ pub async fn impact(
     result.windows = (window(&before_range), window(&after_range));
     result.robustness = Robustness {
         placebo: placebo(kind, &before, result.p_value),
-        interrupted_time_series: None,
+        interrupted_time_series: interrupted_time_series(&its_days(&before, &after)),
         warnings: warns.iter().map(|w| warning(w, p.lang)).collect(),
     };
     result.verdict = verdict(&result, action, p.lang);

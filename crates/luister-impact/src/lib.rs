@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod impact;
+pub mod its;
 pub mod measure;
 pub mod stats;
 pub mod summary;
