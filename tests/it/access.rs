@@ -140,6 +140,7 @@ fn request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs
             None,
             Needs::ReadA,
         ),
+        ("get", "/alerts") => (format!("{path}?site_id={A}&date=2026-11-01"), None, Needs::ReadA),
         ("get", "/actions/{id}/impact") => (
             format!("/actions/{}/impact?before_days=7&after_days=7", ids.action),
             None,

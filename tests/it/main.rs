@@ -1,6 +1,7 @@
 //! Luister's integration tests: real ClickHouse, real HTTP. One binary, one module per area.
 
 mod access;
+mod alerts;
 mod cli;
 mod collector;
 mod dashboard;

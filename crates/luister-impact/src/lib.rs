@@ -7,6 +7,7 @@
 //! together, [`verdict`] says it in Dutch or English. No HTTP here.
 
 pub mod action;
+pub mod alerts;
 pub mod impact;
 pub mod its;
 pub mod measure;
@@ -15,6 +16,7 @@ pub mod summary;
 pub mod verdict;
 
 pub use action::{Action, ActionError, ActionPatch, Kind, NewAction, Target};
+pub use alerts::{alerts_for_day, Alert};
 pub use impact::{impact, Impact, ImpactParams};
 pub use summary::{summary, Summary};
 pub use verdict::Lang;

@@ -223,6 +223,50 @@ pub(super) async fn summary(
     Ok(HttpResponse::Ok().json(result))
 }
 
+/// `GET /api/v1/alerts?site_id=&date=&days=`: the anomalies of `days` local days ending at
+/// `date` (default: yesterday), newest first.
+pub(super) async fn alerts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<Params>,
+) -> Result<HttpResponse, ApiError> {
+    let site = caller
+        .site(&state, q.get("site_id").map(String::as_str))
+        .await?;
+    let tz: chrono_tz::Tz = site.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let now = state.clock.now();
+    let yesterday = now.with_timezone(&tz).date_naive() - chrono::Duration::days(1);
+    let date = match q.get("date").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => yesterday,
+        Some(text) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+            ApiError::BadRequest(format!(
+                "invalid date: {text:?} is not a date like 2026-11-29"
+            ))
+        })?,
+    };
+    if date < luister_query::params::FIRST_REPORT_DATE
+        || date > yesterday + chrono::Duration::days(1)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "invalid date: {date} lies outside 2000-01-01 … today"
+        )));
+    }
+    let days = days(&q, "days", 1)?;
+    if !(1..=14).contains(&days) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid days: {days} is not from 1 to 14"
+        )));
+    }
+    let mut found = Vec::new();
+    for back in 0..days {
+        let day = date - chrono::Duration::days(back.into());
+        found.extend(
+            luister_impact::alerts_for_day(&state.engine, &state.store, &site, day, now).await?,
+        );
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "results": found })))
+}
+
 /// `GET /api/v1/actions/{id}/impact`.
 pub(super) async fn impact(
     state: web::Data<AppState>,

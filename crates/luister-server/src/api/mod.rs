@@ -127,6 +127,7 @@ pub fn routes() -> Vec<(&'static str, &'static str, Route)> {
             "/sites/{domain}/impact/summary",
             web::get().to(actions::summary),
         ),
+        ("get", "/alerts", web::get().to(actions::alerts)),
         ("get", "/audit", web::get().to(manage::audit_log)),
         ("get", "/openapi.json", web::get().to(openapi::serve)),
     ]
