@@ -1389,6 +1389,24 @@ async fn actions_are_added_measured_and_marked_in_the_dashboard() {
         listed.body.contains("Schuldhulppagina herschreven")
             && listed.body.contains("data-verdict")
     );
+    // Yesterday's alerts (the clock stands on 12 November) are on the page, as the API has them.
+    let alerts = api(
+        &f.app,
+        &format!("/api/v1/alerts?site_id={SITE}&date=2026-11-11"),
+    )
+    .await;
+    assert!(listed.body.contains("id=\"alerts\""));
+    for alert in alerts["results"].as_array().unwrap() {
+        let message = alert["message"]
+            .as_str()
+            .unwrap()
+            .replace('\u{201c}', "&#8220;");
+        assert!(
+            unescape(&listed.body).contains(alert["message"].as_str().unwrap())
+                || listed.body.contains(&message),
+            "{alert}"
+        );
+    }
     let overview = analyst.get(&format!("/sites/{SITE}?period=30d")).await;
     assert!(
         overview.body.contains("class=\"marker\"")

@@ -250,6 +250,8 @@ pub struct Text {
     pub after_days: &'static str,
     pub skip_days: &'static str,
     pub actions_in_period: &'static str,
+    pub alerts_yesterday: &'static str,
+    pub no_alerts: &'static str,
 }
 
 pub static NL: Text = Text {
@@ -450,6 +452,8 @@ pub static NL: Text = Text {
     after_days: "Dagen erna",
     skip_days: "Dagen overslaan",
     actions_in_period: "Acties in deze periode",
+    alerts_yesterday: "Signalen van gisteren",
+    no_alerts: "Gisteren viel niets buiten het gewone.",
 };
 
 pub static EN: Text = Text {
@@ -649,4 +653,6 @@ pub static EN: Text = Text {
     after_days: "Days after",
     skip_days: "Days skipped",
     actions_in_period: "Actions in this period",
+    alerts_yesterday: "Yesterday's alerts",
+    no_alerts: "Nothing out of the ordinary yesterday.",
 };

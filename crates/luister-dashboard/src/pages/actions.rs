@@ -55,6 +55,8 @@ pub struct ActionRow {
 struct ActionsPage {
     layout: Layout,
     domain: String,
+    /// Yesterday's alerts, in words.
+    alerts: Vec<String>,
     rows: Vec<ActionRow>,
     can_change: bool,
     goals: Vec<String>,
@@ -358,7 +360,9 @@ pub async fn page(
         .map(|f| f.name)
         .collect();
     let tz: chrono_tz::Tz = site.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let alerts = yesterdays_alerts(&dash, &site).await?;
     render(&ActionsPage {
+        alerts,
         layout: site_layout(
             &dash,
             &req,
@@ -374,6 +378,17 @@ pub async fn page(
         funnels,
         today: dash.clock.now().with_timezone(&tz).date_naive().to_string(),
     })
+}
+
+/// The anomalies of yesterday (site time zone), as sentences.
+pub async fn yesterdays_alerts(dash: &Dashboard, site: &Site) -> Result<Vec<String>, PageError> {
+    let tz: chrono_tz::Tz = site.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let now = dash.clock.now();
+    let yesterday = now.with_timezone(&tz).date_naive() - chrono::Duration::days(1);
+    let found = luister_impact::alerts_for_day(&dash.engine, &dash.store, site, yesterday, now)
+        .await
+        .map_err(action_error)?;
+    Ok(found.into_iter().map(|a| a.message).collect())
 }
 
 fn number(q: &luister_query::Params, name: &str, default: u32) -> Result<u32, PageError> {

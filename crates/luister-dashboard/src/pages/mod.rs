@@ -5,7 +5,7 @@
 //! `/toegankelijkheid`.
 
 mod accessibility;
-mod actions;
+pub(crate) mod actions;
 mod admin;
 mod funnels;
 mod goals;

@@ -36,6 +36,7 @@ struct MonitorPage {
     funnels: Vec<MonitorFunnel>,
     top_searches: Vec<(String, String)>,
     zero_searches: Vec<(String, String)>,
+    alerts: Vec<String>,
 }
 
 fn day_params(date: NaiveDate) -> Params {
@@ -147,12 +148,13 @@ pub async fn page(
     };
     let lang = Lang::of(&req);
     let t = lang.text();
-    let ((today, mean), live, funnels, top_searches, zero_searches) = tokio::try_join!(
+    let ((today, mean), live, funnels, top_searches, zero_searches, alerts) = tokio::try_join!(
         today_against_weekdays(&dash, &site),
         live_view(&dash, &site, lang),
         funnels_today(&dash, &site, lang),
         searches_today(&dash, &site, SearchReport::Terms, lang),
         searches_today(&dash, &site, SearchReport::ZeroResults, lang),
+        super::actions::yesterdays_alerts(&dash, &site),
     )?;
     let change = (mean > 0.0).then(|| (today as f64 - mean) / mean * 100.0);
     let mut layout = Layout::new(&dash, &req, format!("{} – {}", t.monitor, site.domain));
@@ -172,6 +174,7 @@ pub async fn page(
         funnels,
         top_searches,
         zero_searches,
+        alerts,
     };
     Ok(html(
         page.render()?,
