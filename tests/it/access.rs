@@ -140,6 +140,13 @@ fn request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs
             None,
             Needs::ReadA,
         ),
+        ("get", "/cycles") => (format!("{path}?site_id={A}"), None, Needs::ReadA),
+        ("get", "/cycles/report") => (format!("{path}?site_id={A}&cycle=previous"), None, Needs::ReadA),
+        ("put", "/sites/{domain}/cycle") => (
+            format!("/sites/{A}/cycle"),
+            Some(json!({"weeks": 4, "start_date": "2026-01-05"})),
+            Needs::WriteA,
+        ),
         ("get", "/alerts") => (format!("{path}?site_id={A}&date=2026-11-01"), None, Needs::ReadA),
         ("get", "/actions/{id}/impact") => (
             format!("/actions/{}/impact?before_days=7&after_days=7", ids.action),

@@ -390,3 +390,95 @@ async fn actions_are_managed_and_warn_about_their_windows() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn the_cycle_report_compares_with_the_cycle_before() {
+    let app = app().await;
+    let target = json!({"type": "goal", "goal": "Aanvraag verstuurd", "page": "/schulden"});
+    action(&app, EFFECT, target, None).await;
+    call(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/sites/{EFFECT}/cycle"),
+        Some(json!({"weeks": 4, "start_date": "2026-10-05"})),
+    )
+    .await;
+    let cycles = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/cycles?site_id={EFFECT}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        cycles["cycles"][1],
+        json!({"number": 1, "first": "2026-11-02", "last": "2026-11-29"})
+    );
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/cycles/report?site_id={EFFECT}&cycle=previous"),
+        None,
+    )
+    .await;
+    assert_eq!(r["cycle"]["first"], "2026-11-02");
+    assert_eq!(
+        r["previous_cycle"],
+        json!({"number": 0, "first": "2026-10-05", "last": "2026-11-01"})
+    );
+    assert_eq!(r["has_data"], true);
+    let visitors = r["headline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "visitors")
+        .unwrap();
+    assert_eq!(
+        (visitors["value"].as_f64(), visitors["previous"].as_f64()),
+        (Some(1482.0), Some(1456.0))
+    );
+    // Daily visitors are those of /nieuws plus 40: the same Welch test as the count target.
+    close(
+        &visitors["p_value"],
+        0.020232052325297376,
+        "Welch p of the daily visitors",
+    );
+    assert_eq!(visitors["significant"], true);
+    // The previous cycle crosses the switch to winter time (25 October): still 28 local days.
+    assert_eq!(r["visitors_per_day"].as_array().unwrap().len(), 28);
+    assert_eq!(r["previous_visitors_per_day"].as_array().unwrap().len(), 28);
+    let goal = &r["goals"][0]["conversion_rate"];
+    assert_eq!(goal["test"], "two_proportion_z");
+    close(&goal["value"], 172.0 / 1482.0 * 100.0, "conversion rate");
+    close(
+        &goal["previous"],
+        112.0 / 1456.0 * 100.0,
+        "previous conversion rate",
+    );
+    assert_eq!(r["actions"].as_array().unwrap().len(), 1);
+    assert_eq!(r["actions"][0]["impact"]["significant"], true);
+    assert!(r["movers"]["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["value"] == "/nieuws"));
+
+    let empty = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/cycles/report?site_id={EFFECT}&cycle=2025-06-01"),
+        None,
+    )
+    .await;
+    assert_eq!(empty["has_data"], false);
+    assert_eq!(empty["actions"], json!([]));
+    let (status, _) = app
+        .call(
+            Method::GET,
+            Some(ADMIN),
+            &format!("/api/v1/cycles/report?site_id={EFFECT}&cycle=volgende"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+}

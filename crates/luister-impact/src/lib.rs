@@ -8,15 +8,19 @@
 
 pub mod action;
 pub mod alerts;
+pub mod cycle;
 pub mod impact;
 pub mod its;
 pub mod measure;
+pub mod report;
 pub mod stats;
 pub mod summary;
 pub mod verdict;
 
 pub use action::{Action, ActionError, ActionPatch, Kind, NewAction, Target};
 pub use alerts::{alerts_for_day, Alert};
+pub use cycle::{Cycle, CycleSetting};
 pub use impact::{impact, Impact, ImpactParams};
+pub use report::{cycle_report, CycleReport};
 pub use summary::{summary, Summary};
 pub use verdict::Lang;

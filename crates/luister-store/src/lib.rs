@@ -8,6 +8,7 @@
 mod actions;
 mod audit;
 mod client;
+mod cycles;
 pub mod embedded;
 mod error;
 mod events;
@@ -26,6 +27,7 @@ mod users;
 pub use actions::{StoredAction, MAX_ACTIONS_PER_SITE};
 pub use audit::AuditEntry;
 pub use client::{ClickHouseSettings, Store};
+pub use cycles::StoredCycle;
 pub use error::StoreError;
 pub use funnels::{SavedFunnel, MAX_FUNNELS_PER_SITE};
 pub use goals::{Goal, MAX_GOALS_PER_SITE};

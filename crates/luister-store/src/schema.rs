@@ -301,6 +301,20 @@ pub const MIGRATIONS: &[Migration] = &[
         ORDER BY (site_id, id)",
         ],
     },
+    Migration {
+        version: 10,
+        name: "review cycles",
+        statements: &[
+            // A site's review cycle: its length in weeks and a date on which one begins.
+            "CREATE TABLE IF NOT EXISTS site_cycles (
+            site_id String,
+            weeks UInt8,
+            start_date String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version)
+        ORDER BY site_id",
+        ],
+    },
 ];
 
 /// Rebuilds the visits of stored events (the sessions table is derived data).

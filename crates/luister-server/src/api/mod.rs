@@ -8,6 +8,7 @@
 
 mod actions;
 mod auth;
+mod cycles;
 mod error;
 mod manage;
 pub mod openapi;
@@ -128,6 +129,9 @@ pub fn routes() -> Vec<(&'static str, &'static str, Route)> {
             web::get().to(actions::summary),
         ),
         ("get", "/alerts", web::get().to(actions::alerts)),
+        ("get", "/cycles", web::get().to(cycles::list)),
+        ("get", "/cycles/report", web::get().to(cycles::report)),
+        ("put", "/sites/{domain}/cycle", web::put().to(cycles::put)),
         ("get", "/audit", web::get().to(manage::audit_log)),
         ("get", "/openapi.json", web::get().to(openapi::serve)),
     ]
