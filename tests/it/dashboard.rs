@@ -1454,3 +1454,58 @@ async fn actions_are_added_measured_and_marked_in_the_dashboard() {
     assert_eq!(deleted.status, 303);
     assert_eq!(analyst.get(&detail_path).await.status, 404);
 }
+
+#[tokio::test]
+async fn the_cycle_page_and_its_report_file_show_the_apis_report() {
+    let f = fixture().await;
+    let mut viewer = Browser::signed_in(&f.app, "kijker@enschede.nl").await;
+    let page = viewer.get(&format!("/sites/{SITE}/cyclus")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let report = api(
+        &f.app,
+        &format!("/api/v1/cycles/report?site_id={SITE}&cycle=current"),
+    )
+    .await;
+    let visitors = report["headline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "visitors")
+        .unwrap();
+    let shown = Regex::new(r#"(?s)<tr data-key="Bezoekers"><th scope="row">Bezoekers</th><td class="luister-num" data-figure="value">([^<]+)<"#)
+        .unwrap()
+        .captures(&page.body)
+        .expect("the visitors row")[1]
+        .to_string();
+    same(
+        number(&shown),
+        visitors["value"].as_f64().unwrap(),
+        "cycle visitors",
+    );
+    assert!(visitors["value"].as_f64().unwrap() > 0.0);
+    let href = Regex::new(r#"href="(/sites/[^"]+/cyclus/rapport\.html\?cycle=[0-9-]+)""#)
+        .unwrap()
+        .captures(&page.body)
+        .unwrap()[1]
+        .to_string();
+    let file = viewer.get(&href).await;
+    assert_eq!(file.status, 200);
+    assert!(file.headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("attachment"));
+    assert!(file.body.contains("<style>") && file.body.contains("<svg"));
+    assert!(
+        !file.body.contains("src=\"")
+            && !file.body.contains("/assets/")
+            && !file.body.contains("<link"),
+        "self-contained"
+    );
+    let empty = viewer
+        .get(&format!("/sites/{SITE}/cyclus?cycle=2024-01-10"))
+        .await;
+    assert!(
+        empty.body.contains("id=\"no-data\""),
+        "a cycle without data says so"
+    );
+}

@@ -47,6 +47,8 @@ pub enum Command {
     /// Manage dashboard users (password from LUISTER_PASSWORD or asked on the terminal).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Write a site's cycle report (HTML, Markdown or JSON): every figure against the cycle before.
+    Report(crate::report::ReportArgs),
     /// Print the effective configuration (after file and environment) and exit.
     Config,
     /// Inspect and replay spool segments set aside in quarantine.
@@ -210,6 +212,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Token(command) => {
             with_database(&config, |db| async move { tokens(&db, command).await }).await
+        }
+        Command::Report(args) => {
+            with_database(&config, |db| async move {
+                crate::report::report(&db, args).await
+            })
+            .await
         }
         Command::Users(command) => {
             with_database(&config, |db| async move { users(&db, command).await }).await

@@ -8,5 +8,6 @@ pub mod demo;
 pub mod enrichment;
 pub mod import;
 mod manage;
+pub mod report;
 pub mod spool;
 mod users;

@@ -14,6 +14,13 @@ const THEME_CSS: &str = include_str!("../assets/theme.css");
 const LAYOUT_CSS: &str = include_str!("../assets/luister.css");
 const SCRIPT_JS: &str = include_str!("../assets/dashboard.js");
 
+/// The styles a standalone report file carries inline: the theme and our layout (the
+/// component library stays out; the report uses none of its interactive parts).
+pub fn report_css() -> String {
+    const REPORT_BASE: &str = "body { margin: 0; font-family: var(--luister-font); color: var(--luister-color-ink); background: var(--luister-color-canvas); line-height: 1.5; } h1, h2, h3 { line-height: 1.25; } a { color: var(--luister-color-accent); }";
+    [THEME_CSS, LAYOUT_CSS, REPORT_BASE].join("\n")
+}
+
 /// One served file.
 struct Asset {
     name: String,

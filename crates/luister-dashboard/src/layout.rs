@@ -78,6 +78,7 @@ impl Layout {
             (t.search_terms, "/zoektermen".into()),
             (t.goals, "/doelen".into()),
             (t.actions, "/acties".into()),
+            (t.cycle, "/cyclus".into()),
             (t.realtime, "/live".into()),
         ]
         .into_iter()

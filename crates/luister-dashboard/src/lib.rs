@@ -18,6 +18,7 @@ mod i18n;
 mod layout;
 pub(crate) mod pages;
 mod report;
+pub mod report_view;
 
 pub use assets::Assets;
 pub use auth::oidc::OidcSettings;

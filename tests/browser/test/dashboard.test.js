@@ -116,7 +116,7 @@ before(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
   world = {
-    base: luister.base, browser, clickhouse, database,
+    base: luister.base, browser, clickhouse, database, bin, env, dataDir,
     async stop() {
       await browser.close();
       await luister.stop();
@@ -205,6 +205,7 @@ describe('dashboard', () => {
     });
     const pages = [
       ['acties', `/sites/${SITE}/acties`],
+      ['cyclus', `/sites/${SITE}/cyclus`],
       ['actie', `/sites/${SITE}/acties/${created.id}`],
       ['sites', '/sites'],
       ['overzicht', `/sites/${SITE}`],
@@ -349,6 +350,31 @@ describe('dashboard', () => {
       refused.click('button.login-submit'),
     ]);
     assert.equal(answer.status(), 403);
+  });
+
+  test('the cycle report file opens with the network blocked and shows the API\'s numbers', async () => {
+    const file = path.join(world.dataDir, 'rapport.html');
+    run(world.bin, ['report', '--site', SITE, '--cycle', 'current', '--format', 'html', '--out', file], world.env);
+    const report = await api(`/api/v1/cycles/report?site_id=${SITE}&cycle=current`);
+    const context = await world.browser.newContext();
+    const outside = [];
+    await context.route('**/*', (route) => {
+      if (route.request().url().startsWith('file:')) return route.continue();
+      outside.push(route.request().url());
+      return route.abort();
+    });
+    const page = await context.newPage();
+    await page.goto(`file://${file}`);
+    const visitors = report.headline.find((h) => h.name === 'visitors');
+    const shown = await page.textContent('tr[data-key="Bezoekers"] [data-figure="value"]');
+    assert.equal(Number(shown.replace(/\./g, '')), visitors.value);
+    assert.ok(visitors.value > 0);
+    assert.deepEqual(outside, [], 'the report asks nothing of the network');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'rapport.png'), fullPage: true });
+    const markdown = run(world.bin, ['report', '--site', SITE, '--cycle', 'current', '--format', 'md'], world.env);
+    assert.match(markdown, /^# Cyclusrapport /);
+    assert.ok(markdown.includes(`| Bezoekers | ${shown.trim()} |`), markdown);
+    await context.close();
   });
 
   test('a viewer cannot change anything and sees no other site', async () => {

@@ -7,6 +7,7 @@
 mod accessibility;
 pub(crate) mod actions;
 mod admin;
+mod cycle;
 mod funnels;
 mod goals;
 mod home;
@@ -74,6 +75,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(goals::delete),
         )
         .route("/sites/{domain}/live", web::get().to(realtime::page))
+        .route("/sites/{domain}/cyclus", web::get().to(cycle::page))
+        .route(
+            "/sites/{domain}/cyclus/rapport.html",
+            web::get().to(cycle::download),
+        )
         .route("/sites/{domain}/acties", web::get().to(actions::page))
         .route("/sites/{domain}/acties", web::post().to(actions::add))
         .route(
