@@ -19,6 +19,9 @@ pub struct FigureRow {
     pub significant: bool,
 }
 
+/// A table of movers: its title and rows of (value, visitors, change).
+pub type MoverTable = (String, Vec<(String, String, String)>);
+
 /// Everything the report shows, formatted.
 pub struct ReportView {
     pub site: String,
@@ -35,7 +38,7 @@ pub struct ReportView {
     pub new_terms: Vec<(String, String)>,
     /// The three search lists with their titles, for the page.
     pub search_lists: Vec<(String, Vec<(String, String)>)>,
-    pub movers: Vec<(String, Vec<(String, String, String)>)>,
+    pub movers: Vec<MoverTable>,
     pub actions: Vec<(String, String, String)>,
 }
 
