@@ -17,6 +17,7 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 command -v cc >/dev/null 2>&1 || packages+=(build-essential)
 command -v curl >/dev/null 2>&1 || packages+=(curl)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 if [ "$want_test" = 1 ]; then
     [ -x /usr/bin/chromium ] || packages+=(chromium)
     command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose)
@@ -45,6 +46,10 @@ if [ "$want_test" = 1 ]; then
     if ! python3 -c 'import chdb' >/dev/null 2>&1; then
         say "installing chDB (pip chdb-core) for the modern-ClickHouse SQL check"
         python3 -m pip install --quiet chdb-core
+    fi
+    if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+        say "installing aiosmtpd (pip) for the e-mail delivery test"
+        python3 -m pip install --quiet aiosmtpd
     fi
     if ! command -v schemathesis >/dev/null 2>&1; then
         say "installing schemathesis (pip) for the API contract test"

@@ -5,6 +5,7 @@ mod alerts;
 mod cli;
 mod collector;
 mod dashboard;
+mod delivery;
 mod durability;
 mod faults;
 mod hardening;

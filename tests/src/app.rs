@@ -118,6 +118,8 @@ impl TestApp {
             site_refresh: Duration::from_millis(200),
             workers: 2,
             dashboard: luister_dashboard::DashboardSettings::default(),
+            delivery: Default::default(),
+            delivery_check: Duration::from_millis(200),
         }
     }
 

@@ -214,8 +214,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             with_database(&config, |db| async move { tokens(&db, command).await }).await
         }
         Command::Report(args) => {
+            let delivery = delivery_settings(&config);
             with_database(&config, |db| async move {
-                crate::report::report(&db, args).await
+                crate::report::report(&db, args, &delivery).await
             })
             .await
         }
@@ -339,7 +340,28 @@ fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
         site_refresh: Duration::from_secs(10),
         workers: 0,
         dashboard: dashboard_settings(&config.dashboard)?,
+        delivery: delivery_settings(config),
+        delivery_check: Duration::from_secs(config.delivery.check_minutes * 60),
     })
+}
+
+/// The configured channels of reports and alerts.
+pub(crate) fn delivery_settings(config: &Config) -> luister_delivery::DeliverySettings {
+    let d = &config.delivery;
+    let path = |p: &std::path::Path| (!p.as_os_str().is_empty()).then(|| p.to_path_buf());
+    luister_delivery::DeliverySettings {
+        reports_dir: path(&d.reports_dir),
+        webhook_url: (!d.webhook_url.is_empty()).then(|| d.webhook_url.clone()),
+        smtp: (!d.smtp.host.is_empty()).then(|| luister_delivery::SmtpSettings {
+            host: d.smtp.host.clone(),
+            port: d.smtp.port,
+            username: d.smtp.username.clone(),
+            password: d.smtp.password.expose().to_string(),
+            ca_file: path(&d.smtp.ca_file),
+            from: d.smtp.from.clone(),
+            to: d.smtp.to.clone(),
+        }),
+    }
 }
 
 fn dashboard_settings(config: &DashboardConfig) -> anyhow::Result<DashboardSettings> {
@@ -365,7 +387,7 @@ fn dashboard_settings(config: &DashboardConfig) -> anyhow::Result<DashboardSetti
         oidc: (!config.oidc.issuer.is_empty()).then(|| luister_dashboard::OidcSettings {
             issuer: config.oidc.issuer.clone(),
             client_id: config.oidc.client_id.clone(),
-            client_secret: config.oidc.client_secret.clone(),
+            client_secret: config.oidc.client_secret.expose().to_string(),
             label: config.oidc.label.clone(),
             roles_claim: config.oidc.roles_claim.clone(),
             admin_values: config.oidc.admin_values.clone(),

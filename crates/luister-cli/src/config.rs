@@ -9,6 +9,33 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// A password or client secret: read from the configuration, never printed
+/// (`luister config`, logs show only whether one is set).
+#[derive(Clone, PartialEq, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "(none)"
+        } else {
+            "(set, hidden)"
+        })
+    }
+}
+
 /// Everything `luister` can be told.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -31,6 +58,59 @@ pub struct Config {
     pub enrichment: EnrichmentConfig,
     pub spool: SpoolSettings,
     pub dashboard: DashboardConfig,
+    pub delivery: DeliveryConfig,
+}
+
+/// `[delivery]`: where cycle reports and alerts go when they are due.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Folder the cycle reports (HTML) are written to; empty: none.
+    pub reports_dir: PathBuf,
+    /// A URL that receives each report and each day's alerts as JSON; empty: none.
+    pub webhook_url: String,
+    /// Minutes between checks of what is due.
+    pub check_minutes: u64,
+    pub smtp: SmtpConfig,
+}
+
+/// `[delivery.smtp]`: e-mail through an SMTP server with STARTTLS; off without a host.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: Secret,
+    /// A CA certificate (PEM) to trust besides the public roots.
+    pub ca_file: PathBuf,
+    pub from: String,
+    pub to: Vec<String>,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            reports_dir: PathBuf::new(),
+            webhook_url: String::new(),
+            check_minutes: 60,
+            smtp: SmtpConfig::default(),
+        }
+    }
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            username: String::new(),
+            password: Secret::default(),
+            ca_file: PathBuf::new(),
+            from: String::new(),
+            to: Vec::new(),
+        }
+    }
 }
 
 /// The web dashboard at `/`.
@@ -53,13 +133,13 @@ pub struct DashboardConfig {
 }
 
 /// `[dashboard.oidc]`.
-#[derive(Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OidcConfig {
     /// The provider's issuer URL (its `/.well-known/openid-configuration` is read); empty: off.
     pub issuer: String,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: Secret,
     /// Text of the sign-in button.
     pub label: String,
     /// Claim with the user's roles or groups.
@@ -78,7 +158,7 @@ impl Default for OidcConfig {
         Self {
             issuer: String::new(),
             client_id: String::new(),
-            client_secret: String::new(),
+            client_secret: Secret::default(),
             label: "Inloggen met uw organisatie-account".into(),
             roles_claim: "roles".into(),
             admin_values: Vec::new(),
@@ -87,31 +167,6 @@ impl Default for OidcConfig {
             sites_claim: String::new(),
             default_sites: Vec::new(),
         }
-    }
-}
-
-/// The client secret is never printed.
-impl std::fmt::Debug for OidcConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OidcConfig")
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &if self.client_secret.is_empty() {
-                    "(none)"
-                } else {
-                    "(set, hidden)"
-                },
-            )
-            .field("label", &self.label)
-            .field("roles_claim", &self.roles_claim)
-            .field("admin_values", &self.admin_values)
-            .field("analyst_values", &self.analyst_values)
-            .field("viewer_values", &self.viewer_values)
-            .field("sites_claim", &self.sites_claim)
-            .field("default_sites", &self.default_sites)
-            .finish()
     }
 }
 
@@ -128,33 +183,14 @@ impl Default for DashboardConfig {
     }
 }
 
-#[derive(Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClickHouseConfig {
     /// Empty: start a private ClickHouse under `data_dir/clickhouse`.
     pub url: String,
     pub user: String,
-    pub password: String,
+    pub password: Secret,
     pub database: String,
-}
-
-/// The password is never printed (`luister config`, logs): only whether one is set.
-impl std::fmt::Debug for ClickHouseConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClickHouseConfig")
-            .field("url", &self.url)
-            .field("user", &self.user)
-            .field(
-                "password",
-                &if self.password.is_empty() {
-                    "(none)"
-                } else {
-                    "(set, hidden)"
-                },
-            )
-            .field("database", &self.database)
-            .finish()
-    }
 }
 
 /// Rate limits; 0 turns one off.
@@ -237,6 +273,7 @@ impl Default for Config {
             enrichment: EnrichmentConfig::default(),
             spool: SpoolSettings::default(),
             dashboard: DashboardConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -246,7 +283,7 @@ impl Default for ClickHouseConfig {
         Self {
             url: String::new(),
             user: "default".into(),
-            password: String::new(),
+            password: Secret::default(),
             database: "luister".into(),
         }
     }
@@ -324,6 +361,11 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "dashboard.require_totp_for_admins",
     ),
     ("LUISTER_OIDC_ISSUER", "dashboard.oidc.issuer"),
+    ("LUISTER_REPORTS_DIR", "delivery.reports_dir"),
+    ("LUISTER_WEBHOOK_URL", "delivery.webhook_url"),
+    ("LUISTER_SMTP_HOST", "delivery.smtp.host"),
+    ("LUISTER_SMTP_USERNAME", "delivery.smtp.username"),
+    ("LUISTER_SMTP_PASSWORD", "delivery.smtp.password"),
     ("LUISTER_OIDC_CLIENT_ID", "dashboard.oidc.client_id"),
     ("LUISTER_OIDC_CLIENT_SECRET", "dashboard.oidc.client_secret"),
     (
@@ -444,6 +486,19 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "dashboard.public_url",
                 message: format!("{url:?} must start with https:// or http://"),
+            });
+        }
+        let smtp = &self.delivery.smtp;
+        if !smtp.host.is_empty() && (smtp.from.is_empty() || smtp.to.is_empty()) {
+            return Err(ConfigError::Invalid {
+                field: "delivery.smtp",
+                message: "e-mail needs from and to (a list of addresses)".into(),
+            });
+        }
+        if self.delivery.check_minutes == 0 {
+            return Err(ConfigError::Invalid {
+                field: "delivery.check_minutes",
+                message: "must be at least 1".into(),
             });
         }
         let oidc = &self.dashboard.oidc;

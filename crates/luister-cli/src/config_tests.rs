@@ -141,7 +141,7 @@ fn single_sign_on_needs_a_client_and_roles_and_hides_its_secret() {
         ]),
     )
     .unwrap();
-    assert_eq!(config.dashboard.oidc.client_secret, "zeer-geheim");
+    assert_eq!(config.dashboard.oidc.client_secret.expose(), "zeer-geheim");
     assert!(
         !format!("{config:?}").contains("zeer-geheim"),
         "the secret is never printed"

@@ -39,7 +39,7 @@ impl Database {
             ClickHouseSettings {
                 url: config.clickhouse.url.clone(),
                 user: config.clickhouse.user.clone(),
-                password: config.clickhouse.password.clone(),
+                password: config.clickhouse.password.expose().to_string(),
                 database: config.clickhouse.database.clone(),
             }
         };

@@ -36,9 +36,16 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "nl")]
     pub lang: ReportLang,
+    /// Also deliver the report through the configured channels ([delivery]: folder, e-mail, webhook).
+    #[arg(long)]
+    pub send: bool,
 }
 
-pub(crate) async fn report(db: &Database, args: ReportArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn report(
+    db: &Database,
+    args: ReportArgs,
+    delivery: &luister_delivery::DeliverySettings,
+) -> anyhow::Result<ExitCode> {
     let Some(site) = db.store.get_site(&args.site).await? else {
         bail!("site {} not found: see `luister sites list`", args.site);
     };
@@ -71,6 +78,22 @@ pub(crate) async fn report(db: &Database, args: ReportArgs) -> anyhow::Result<Ex
         }
         ReportFormat::Json => serde_json::to_string_pretty(&report)?,
     };
+    if args.send {
+        if !delivery.is_configured() {
+            bail!("--send needs a channel: set [delivery] reports_dir, webhook_url or [delivery.smtp] in the configuration");
+        }
+        let outgoing =
+            luister_delivery::due::report_outgoing(&report).map_err(anyhow::Error::msg)?;
+        let done = luister_delivery::deliver(delivery, &outgoing).await?;
+        eprintln!(
+            "delivered: {}{} e-mail recipients{}",
+            done.file
+                .map(|f| format!("{}, ", f.display()))
+                .unwrap_or_default(),
+            done.mailed_to,
+            if done.webhook { ", webhook" } else { "" }
+        );
+    }
     match &args.out {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;

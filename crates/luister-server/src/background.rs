@@ -247,3 +247,34 @@ pub(crate) async fn build_rollups(
         }
     }
 }
+
+/// Sends cycle reports and alerts when they are due (see `luister_delivery::due`), when
+/// any channel is configured.
+pub(crate) async fn deliver_reports(
+    store: Store,
+    engine: luister_query::QueryEngine,
+    clock: Arc<dyn Clock>,
+    settings: luister_delivery::DeliverySettings,
+    every: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    if !settings.is_configured() {
+        return;
+    }
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                match luister_delivery::due::deliver_due(&store, &engine, &settings, clock.now()).await {
+                    Ok(done) => {
+                        for line in done {
+                            tracing::info!("delivered the {line}");
+                        }
+                    }
+                    Err(e) => tracing::warn!("delivering reports and alerts (will try again): {e}"),
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}

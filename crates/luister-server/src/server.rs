@@ -1,7 +1,7 @@
 //! Starting and stopping the server: spool, pipeline, background upkeep, HTTP.
 
 use crate::background::{
-    apply_retention, build_rollups, seed_sessions, upkeep, SaltKeeper, StoreSink,
+    apply_retention, build_rollups, deliver_reports, seed_sessions, upkeep, SaltKeeper, StoreSink,
 };
 use crate::rate_limit::Limiters;
 use crate::state::{AppState, ServerSettings};
@@ -116,6 +116,14 @@ pub async fn start(
     tokio::spawn(apply_retention(
         store.clone(),
         clock.clone(),
+        shutdown_rx.clone(),
+    ));
+    tokio::spawn(deliver_reports(
+        store.clone(),
+        engine.clone(),
+        clock.clone(),
+        settings.delivery.clone(),
+        settings.delivery_check,
         shutdown_rx.clone(),
     ));
     tokio::spawn(build_rollups(

@@ -40,6 +40,9 @@ pub struct ServerSettings {
     pub workers: usize,
     /// The web dashboard at `/`.
     pub dashboard: luister_dashboard::DashboardSettings,
+    /// Where cycle reports and alerts go, and how often to check what is due.
+    pub delivery: luister_delivery::DeliverySettings,
+    pub delivery_check: Duration,
 }
 
 /// Shared state of one running server.

@@ -55,3 +55,51 @@ impl Store {
         Ok(())
     }
 }
+
+#[derive(Debug, Serialize, Deserialize, clickhouse::Row)]
+struct DeliveryRow {
+    site_id: String,
+    kind: String,
+    key: String,
+    delivered_at: u32,
+}
+
+impl Store {
+    /// Whether `kind` (`report`, `alerts`) for `key` (a cycle's first day, a date) went out.
+    pub async fn was_delivered(
+        &self,
+        site_id: &str,
+        kind: &str,
+        key: &str,
+    ) -> Result<bool, StoreError> {
+        let n: u64 = self
+            .client
+            .query("SELECT count() FROM deliveries WHERE site_id = ? AND kind = ? AND key = ?")
+            .bind(site_id)
+            .bind(kind)
+            .bind(key)
+            .fetch_one()
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Records that `kind` for `key` went out.
+    pub async fn record_delivery(
+        &self,
+        site_id: &str,
+        kind: &str,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        let mut insert = self.client.insert::<DeliveryRow>("deliveries").await?;
+        insert
+            .write(&DeliveryRow {
+                site_id: site_id.into(),
+                kind: kind.into(),
+                key: key.into(),
+                delivered_at: chrono::Utc::now().timestamp().max(0) as u32,
+            })
+            .await?;
+        insert.end().await?;
+        Ok(())
+    }
+}

@@ -315,6 +315,20 @@ pub const MIGRATIONS: &[Migration] = &[
         ORDER BY site_id",
         ],
     },
+    Migration {
+        version: 11,
+        name: "deliveries",
+        statements: &[
+            // What was sent (a cycle report, a day's alerts), so it goes out once.
+            "CREATE TABLE IF NOT EXISTS deliveries (
+            site_id String,
+            kind String,
+            key String,
+            delivered_at DateTime('UTC')
+        ) ENGINE = ReplacingMergeTree()
+        ORDER BY (site_id, kind, key)",
+        ],
+    },
 ];
 
 /// Rebuilds the visits of stored events (the sessions table is derived data).
