@@ -332,6 +332,33 @@ async fn actions_are_managed_and_warn_about_their_windows() {
     .await;
     let warnings = r["robustness"]["warnings"].to_string();
     assert!(warnings.contains("hele weken"), "{warnings}");
+    assert!(!warnings.contains("veranderde de meting"), "{warnings}");
+    // A goal changed inside the windows (as the audit log records it) is named.
+    app.store()
+        .audit(luister_store::AuditEntry {
+            at: "2026-11-05T12:00:00Z"
+                .parse::<DateTime<Utc>>()
+                .unwrap()
+                .timestamp() as u32,
+            actor: "cli test".into(),
+            action: "goal.add".into(),
+            site_id: EFFECT.into(),
+            subject: "x".into(),
+        })
+        .await
+        .unwrap();
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/actions/{id}/impact?before_days=10&after_days=10"),
+        None,
+    )
+    .await;
+    let warnings = r["robustness"]["warnings"].to_string();
+    assert!(
+        warnings.contains("Op 2026-11-05 veranderde de meting zelf (goal.add)"),
+        "{warnings}"
+    );
     assert!(
         warnings.contains("Schuldhulppagina herschreven"),
         "{warnings}"

@@ -194,24 +194,28 @@ impl ReportView {
                 ),
                 (t.new_terms.to_string(), counts(&r.search.new_terms, lang)),
             ],
-            movers: [("pages", t.top_pages), ("sources", t.sources)]
-                .iter()
-                .filter_map(|(key, title)| {
-                    let rows = r.movers.get(key)?;
-                    Some((
-                        title.to_string(),
-                        rows.iter()
-                            .map(|m| {
-                                (
-                                    m.value.clone(),
-                                    format::int(m.visitors, lang),
-                                    format!("{}{}", if m.change > 0 { "+" } else { "" }, m.change),
-                                )
-                            })
-                            .collect(),
-                    ))
-                })
-                .collect(),
+            movers: [
+                ("pages", t.top_pages),
+                ("sources", t.sources),
+                ("search_terms", t.search_terms),
+            ]
+            .iter()
+            .filter_map(|(key, title)| {
+                let rows = r.movers.get(key)?;
+                Some((
+                    title.to_string(),
+                    rows.iter()
+                        .map(|m| {
+                            (
+                                m.value.clone(),
+                                format::int(m.visitors, lang),
+                                format!("{}{}", if m.change > 0 { "+" } else { "" }, m.change),
+                            )
+                        })
+                        .collect(),
+                ))
+            })
+            .collect(),
             actions: r
                 .actions
                 .iter()

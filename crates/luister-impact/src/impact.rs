@@ -330,6 +330,29 @@ fn its_days(before: &Measured, after: &Measured) -> Vec<Day> {
     out
 }
 
+/// Changes to what is measured inside the windows, from the audit log: the site's settings
+/// and its goals (an action's own changes to actions do not count).
+async fn measurement_changes(
+    store: &Store,
+    site: &Site,
+    before: &DateRange,
+    after: &DateRange,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<Warning>, ActionError> {
+    let entries = store.audit_entries(Some(&site.domain), 1000).await?;
+    Ok(entries
+        .into_iter()
+        .filter(|e| e.action.starts_with("site.") || e.action.starts_with("goal."))
+        .filter_map(|e| {
+            let on = DateTime::from_timestamp(e.at.into(), 0)?
+                .with_timezone(&tz)
+                .date_naive();
+            (on >= before.first && on <= after.last)
+                .then_some(Warning::SiteChanged { what: e.action, on })
+        })
+        .collect())
+}
+
 /// What the robustness section must warn about.
 fn warnings(
     kind: Kind,
@@ -410,7 +433,8 @@ pub async fn impact(
         .filter(|o| o.start_date >= before_range.first && o.start_date <= after_range.last)
         .collect();
     let seen = after_range.days() as u32;
-    let warns = warnings(kind, p, (&before, &after), seen, &overlapping);
+    let mut warns = warnings(kind, p, (&before, &after), seen, &overlapping);
+    warns.extend(measurement_changes(store, site, &before_range, &after_range, tz).await?);
     let mut result = match kind {
         Kind::Rate => rate_impact(action, &target, &before, &after, control.as_ref()),
         Kind::Count => count_impact(action, &before, &after, control.as_ref()),

@@ -169,6 +169,40 @@ async fn movers(
     for r in &b.results {
         all.entry(r.value.clone()).or_default().1 = visitors(r);
     }
+    Ok(top_movers(all))
+}
+
+/// The search terms whose number of searches changed most (`visitors` holds searches).
+async fn term_movers(
+    engine: &QueryEngine,
+    site: &Site,
+    (cycle, previous): (&Cycle, &Cycle),
+    now: DateTime<Utc>,
+) -> Result<Vec<Mover>, ActionError> {
+    let run = |c: &Cycle| {
+        params::search_terms(
+            site.clone(),
+            &custom(c, &[("limit", "200")]),
+            now,
+            SearchReport::Terms,
+        )
+    };
+    let (a, b) = (
+        engine.search_terms(&run(cycle)?).await?,
+        engine.search_terms(&run(previous)?).await?,
+    );
+    let mut all: HashMap<String, (u64, u64)> = HashMap::new();
+    for r in a.results {
+        all.entry(r.term).or_default().0 = r.searches;
+    }
+    for r in b.results {
+        all.entry(r.term).or_default().1 = r.searches;
+    }
+    Ok(top_movers(all))
+}
+
+/// The five values whose count changed most, from (now, before) per value.
+fn top_movers(all: HashMap<String, (u64, u64)>) -> Vec<Mover> {
     let mut out: Vec<Mover> = all
         .into_iter()
         .map(|(value, (now, before))| Mover {
@@ -186,7 +220,7 @@ async fn movers(
             .then(x.value.cmp(&y.value))
     });
     out.truncate(5);
-    Ok(out)
+    out
 }
 
 fn daily(series: &luister_query::results::TimeseriesResult, metric: Metric) -> Vec<f64> {
@@ -344,6 +378,10 @@ pub async fn cycle_report(
     moved.insert(
         "sources",
         movers(engine, site, "visit:source", (&cycle, &previous), now).await?,
+    );
+    moved.insert(
+        "search_terms",
+        term_movers(engine, site, (&cycle, &previous), now).await?,
     );
 
     // Actions that started in the cycle or were going on during it.

@@ -26,10 +26,21 @@ impl Lang {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Warning {
     NotWholeWeeks,
-    AfterIncomplete { seen: u32, planned: u32 },
-    Overlap { title: String, start: NaiveDate },
+    AfterIncomplete {
+        seen: u32,
+        planned: u32,
+    },
+    Overlap {
+        title: String,
+        start: NaiveDate,
+    },
     LowCounts,
     NoDataBefore,
+    /// The site's settings or goals changed inside the windows (from the audit log).
+    SiteChanged {
+        what: String,
+        on: NaiveDate,
+    },
 }
 
 fn number(v: f64, decimals: usize, lang: Lang) -> String {
@@ -64,6 +75,8 @@ pub fn warning(w: &Warning, lang: Lang) -> String {
         (Warning::LowCounts, Lang::En) => "The counts are too low to draw firm conclusions.".into(),
         (Warning::NoDataBefore, Lang::Nl) => "Er zijn geen gegevens van voor de start: vergelijken kan niet.".into(),
         (Warning::NoDataBefore, Lang::En) => "There are no data from before the start: nothing to compare with.".into(),
+        (Warning::SiteChanged { what, on }, Lang::Nl) => format!("Op {on} veranderde de meting zelf ({what}): dat kan het verschil mede verklaren."),
+        (Warning::SiteChanged { what, on }, Lang::En) => format!("On {on} the measurement itself changed ({what}): that may explain part of the difference."),
     }
 }
 
