@@ -15,6 +15,7 @@ mod csv;
 mod error;
 pub mod format;
 mod i18n;
+mod impact_view;
 mod layout;
 pub(crate) mod pages;
 mod report;

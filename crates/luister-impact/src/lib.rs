@@ -13,6 +13,7 @@ pub mod impact;
 pub mod its;
 pub mod measure;
 pub mod report;
+pub mod robustness;
 pub mod stats;
 pub mod summary;
 pub mod verdict;
