@@ -249,6 +249,48 @@ async fn small_steps_add_up_with_their_uncertainty() {
 }
 
 #[tokio::test]
+async fn a_bounce_rate_target_counts_visits_and_bounces_exactly() {
+    let app = app().await;
+    let id = action(
+        &app,
+        EFFECT,
+        json!({"type": "metric", "metric": "bounce_rate"}),
+        None,
+    )
+    .await;
+    let r = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/actions/{id}/impact"),
+        None,
+    )
+    .await;
+    assert_eq!(r["method"], "two_proportion_z");
+    // Every visit is one pageview; those that apply interact. Before: 1,456 visits, of
+    // which 2 + 2 a day apply; after: 1,482 visits, 4 + 2 a day (3 every seventh day).
+    assert_eq!(
+        (
+            r["before"]["successes"].as_u64(),
+            r["before"]["trials"].as_u64()
+        ),
+        (Some(1344), Some(1456))
+    );
+    assert_eq!(
+        (
+            r["after"]["successes"].as_u64(),
+            r["after"]["trials"].as_u64()
+        ),
+        (Some(1310), Some(1482))
+    );
+    close(&r["p_value"], 0.0003316607964127662, "p");
+    let (status, answer) = app
+        .call(Method::POST, Some(ADMIN), &format!("/api/v1/sites/{EFFECT}/actions"),
+              Some(json!({"title": "x", "start_date": "2026-11-02", "target": {"type": "metric", "metric": "bounce_rate", "filters": "event:page==/"}})))
+        .await;
+    assert_eq!(status, 400, "{answer}");
+}
+
+#[tokio::test]
 async fn a_count_target_is_judged_on_its_daily_values() {
     let app = app().await;
     let target = json!({"type": "metric", "metric": "visitors", "filters": "event:page==/nieuws"});

@@ -83,10 +83,17 @@ impl Target {
             Target::Metric { metric, .. } if COUNT_METRICS.contains(&metric.as_str()) => {
                 Ok(Kind::Count)
             }
+            Target::Metric { metric, filters } if metric == "bounce_rate" && filters.is_empty() => {
+                Ok(Kind::Rate)
+            }
+            Target::Metric { metric, .. } if metric == "bounce_rate" => Err(ActionError::invalid(
+                "target",
+                "a bounce-rate target takes no filters (it is measured over all visits)",
+            )),
             Target::Metric { metric, .. } => Err(ActionError::invalid(
                 "target",
                 format!(
-                    "metric {metric:?} cannot be measured yet; use one of {}",
+                    "metric {metric:?} cannot be measured; use bounce_rate or one of {}",
                     COUNT_METRICS.join(", ")
                 ),
             )),
@@ -386,7 +393,7 @@ mod tests {
         assert!(action.validate().is_err(), "a count against a rate");
         action.control = None;
         action.target = Target::Metric {
-            metric: "bounce_rate".into(),
+            metric: "visit_duration".into(),
             filters: String::new(),
         };
         assert!(action.validate().is_err());

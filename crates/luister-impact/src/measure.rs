@@ -37,6 +37,8 @@ pub enum Resolved {
         metric: Metric,
         filters: String,
     },
+    /// Bounces of all visits (a rate).
+    BounceRate,
     Search {
         term: Option<String>,
         measure: SearchMeasure,
@@ -92,6 +94,7 @@ pub async fn resolve(store: &Store, site: &Site, target: &Target) -> Result<Reso
             })?;
             Resolved::Funnel { definition }
         }
+        Target::Metric { metric, .. } if metric == "bounce_rate" => Resolved::BounceRate,
         Target::Metric { metric, filters } => Resolved::Metric {
             metric: Metric::parse(metric).ok_or_else(|| {
                 ActionError::invalid("target", format!("unknown metric {metric:?}"))
@@ -186,6 +189,30 @@ pub async fn measure(
                 })
                 .collect();
             Measured::Rate { total, daily }
+        }
+        Resolved::BounceRate => {
+            let total = engine.bounces(&scope, false).await?;
+            let daily = engine.bounces(&scope, true).await?;
+            let none = Proportion {
+                successes: 0,
+                trials: 0,
+            };
+            let of = |c: &luister_query::ConversionCounts| Proportion {
+                successes: c.successes,
+                trials: c.trials,
+            };
+            Measured::Rate {
+                total: total.first().map_or(none, of),
+                daily: all_days
+                    .iter()
+                    .map(|d| {
+                        (
+                            *d,
+                            daily.iter().find(|c| c.day == Some(*d)).map_or(none, of),
+                        )
+                    })
+                    .collect(),
+            }
         }
         Resolved::Funnel { definition } => {
             let q = params::funnel(site.clone(), definition, &custom(range, &[]), now)?;

@@ -3,7 +3,7 @@
 
 use super::QueryEngine;
 use crate::query::Scope;
-use crate::sql::impact::{conversions, searches};
+use crate::sql::impact::{bounces, conversions, searches};
 use crate::QueryError;
 use chrono::NaiveDate;
 use luister_store::Goal;
@@ -63,6 +63,23 @@ impl QueryEngine {
         by_day: bool,
     ) -> Result<Vec<ConversionCounts>, QueryError> {
         let rows: Vec<ConversionRow> = self.fetch(&conversions(scope, goal, page, by_day)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ConversionCounts {
+                day: day_of(r.day, by_day),
+                trials: r.trials,
+                successes: r.successes,
+            })
+            .collect())
+    }
+
+    /// Visits (`trials`) and bounces (`successes`), exact.
+    pub async fn bounces(
+        &self,
+        scope: &Scope,
+        by_day: bool,
+    ) -> Result<Vec<ConversionCounts>, QueryError> {
+        let rows: Vec<ConversionRow> = self.fetch(&bounces(scope, by_day)).await?;
         Ok(rows
             .into_iter()
             .map(|r| ConversionCounts {

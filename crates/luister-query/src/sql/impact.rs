@@ -4,7 +4,7 @@
 //! needs the counts themselves, not an estimate.
 
 use super::filters::{matches_any, GoalMatch};
-use super::scope::base_where;
+use super::scope::{base_where, started_in_range};
 use super::{lit, Sql};
 use crate::filter::Star;
 use crate::query::Scope;
@@ -55,6 +55,22 @@ pub fn conversions(scope: &Scope, goal: &Goal, page: Option<&str>, by_day: bool)
         .push(") AS converted FROM events WHERE ")
         .append(&base_where(scope))
         .push(" GROUP BY visitor_id, session_id) GROUP BY day ORDER BY day");
+    sql
+}
+
+/// Visits that started in the range (`trials`) and those that bounced (`successes`: one
+/// pageview and no interaction), exactly, from the collapsed `sessions` rows.
+pub fn bounces(scope: &Scope, by_day: bool) -> Sql {
+    let mut sql = Sql::new();
+    sql.push("SELECT ")
+        .append(&day_key("started_at", scope, by_day))
+        .push(
+            " AS day, toUInt64(greatest(sum(sign), 0)) AS trials, \
+             toUInt64(greatest(sum(sign * (pageviews = 1 AND interactions = 0)), 0)) AS successes \
+             FROM sessions WHERE ",
+        )
+        .append(&started_in_range(scope))
+        .push(" GROUP BY day ORDER BY day");
     sql
 }
 

@@ -347,7 +347,7 @@ fn target_schema() -> Value {
     json!({"oneOf": [
         kind("goal", vec!["goal"], json!({"goal": {"type": "string", "minLength": 1, "maxLength": 120}, "page": {"type": "string", "pattern": "^/[a-zA-Z0-9/*_.-]{0,200}$"}})),
         kind("funnel", vec!["funnel"], json!({"funnel": {"type": "string", "minLength": 1, "maxLength": 120}})),
-        kind("metric", vec!["metric"], json!({"metric": {"type": "string", "enum": ["visitors", "visits", "pageviews", "events"]}, "filters": {"type": "string", "pattern": filters_pattern()}})),
+        kind("metric", vec!["metric"], json!({"metric": {"type": "string", "enum": ["visitors", "visits", "pageviews", "events", "bounce_rate"]}, "filters": {"type": "string", "pattern": filters_pattern()}})),
         kind("search", vec!["measure"], json!({"term": {"type": "string", "maxLength": 100}, "measure": {"type": "string", "enum": ["searches", "zero_result_rate", "exit_rate", "refinement_rate"]}})),
     ]})
 }
