@@ -53,6 +53,16 @@ async fn a_day_far_outside_its_weekday_baseline_is_flagged() {
         .add_goal(&Goal::event(SITE, "Aanvraag verstuurd"))
         .await
         .unwrap();
+    app.store()
+        .add_funnel(&luister_store::SavedFunnel {
+            site_id: SITE.into(),
+            id: String::new(),
+            name: "Aanvragen".into(),
+            definition: json!({"steps": [{"page": "/"}, {"event": "Aanvraag verstuurd"}]})
+                .to_string(),
+        })
+        .await
+        .unwrap();
     let (status, body) = app
         .call(
             Method::GET,
@@ -78,6 +88,7 @@ async fn a_day_far_outside_its_weekday_baseline_is_flagged() {
         ("pageviews", "", "up"),
         ("goal_conversion_rate", "Aanvraag verstuurd", "down"),
         ("rising_search_term", "stembureau", "up"),
+        ("funnel_conversion", "Aanvragen", "down"),
     ] {
         assert!(
             kinds
@@ -86,7 +97,7 @@ async fn a_day_far_outside_its_weekday_baseline_is_flagged() {
             "{want:?} missing from {kinds:?}"
         );
     }
-    assert_eq!(alerts.len(), 4, "{kinds:?}");
+    assert_eq!(alerts.len(), 5, "{kinds:?}");
     let visitors = alerts.iter().find(|a| a["kind"] == "visitors").unwrap();
     assert_eq!(
         (visitors["value"].as_f64(), visitors["expected"].as_f64()),
@@ -114,7 +125,7 @@ async fn a_day_far_outside_its_weekday_baseline_is_flagged() {
             None,
         )
         .await;
-    assert_eq!(week["results"].as_array().unwrap().len(), 4);
+    assert_eq!(week["results"].as_array().unwrap().len(), 5);
     let (status, _) = app
         .call(
             Method::GET,

@@ -8,6 +8,7 @@
 //!   but at least √mean (the noise of a Poisson count), and the mean is at least 5;
 //! - a goal's conversion rate: flagged when the two-proportion z-test of the day against the
 //!   four same weekdays together gives p < 0.001 (with at least 20 visitors that day);
+//! - a saved funnel's conversion (first step to last): the same test as a goal's rate;
 //! - a search term: flagged as rising when searched at least 5 times that day and at least
 //!   three times its mean on the same weekdays plus one.
 
@@ -87,6 +88,7 @@ fn words(kind: &str, subject: &str, value: f64, expected: f64, direction: &str) 
         "pageviews" => "Paginaweergaven".to_string(),
         "zero_result_searches" => "Zoekopdrachten zonder resultaat".to_string(),
         "goal_conversion_rate" => format!("Conversiepercentage van \u{201c}{subject}\u{201d}"),
+        "funnel_conversion" => format!("Conversie van trechter \u{201c}{subject}\u{201d}"),
         _ => format!("Zoekterm \u{201c}{subject}\u{201d}"),
     };
     let verb = if direction == "up" {
@@ -94,7 +96,7 @@ fn words(kind: &str, subject: &str, value: f64, expected: f64, direction: &str) 
     } else {
         "veel lager"
     };
-    let unit = if kind == "goal_conversion_rate" {
+    let unit = if matches!(kind, "goal_conversion_rate" | "funnel_conversion") {
         "%"
     } else {
         ""
@@ -233,6 +235,55 @@ pub async fn alerts_for_day(
                     direction,
                 );
             }
+        }
+    }
+
+    // Each saved funnel's conversion, first step to last, tested as a goal's rate is.
+    for saved in store.list_funnels(&site.domain).await? {
+        let Ok(definition) =
+            serde_json::from_str::<luister_query::FunnelDefinition>(&saved.definition)
+        else {
+            continue;
+        };
+        let ends = |d: NaiveDate| {
+            let definition = &definition;
+            async move {
+                let q = params::funnel(site.clone(), definition, &custom(d, d, &[]), now)?;
+                let f = engine.funnel(&q).await?;
+                Ok::<_, ActionError>(Proportion {
+                    successes: f.steps.last().map_or(0, |s| s.visitors),
+                    trials: f.steps.first().map_or(0, |s| s.visitors),
+                })
+            }
+        };
+        let today = ends(date).await?;
+        let mut before = Proportion {
+            successes: 0,
+            trials: 0,
+        };
+        for d in &base {
+            let p = ends(*d).await?;
+            before = Proportion {
+                successes: before.successes + p.successes,
+                trials: before.trials + p.trials,
+            };
+        }
+        if today.trials < 20 || before.trials < 20 {
+            continue;
+        }
+        if let Some(test) = two_proportion_z(before, today).filter(|t| t.p_value < 0.001) {
+            let direction = if test.difference_pp > 0.0 {
+                "up"
+            } else {
+                "down"
+            };
+            push(
+                "funnel_conversion",
+                saved.name.clone(),
+                today.rate() * 100.0,
+                before.rate() * 100.0,
+                direction,
+            );
         }
     }
 
