@@ -412,8 +412,8 @@ async fn actions_are_managed_and_warn_about_their_windows() {
             "no goal",
         ),
         (
-            json!({"title": "x", "start_date": "2026-11-02", "target": {"type": "metric", "metric": "bounce_rate"}}),
-            "bounce_rate",
+            json!({"title": "x", "start_date": "2026-11-02", "target": {"type": "metric", "metric": "visit_duration"}}),
+            "visit_duration",
         ),
         (
             json!({"title": "", "start_date": "2026-11-02", "target": {"type": "metric", "metric": "visitors"}}),
