@@ -28,6 +28,19 @@ pub enum PageError {
     Render(#[from] askama::Error),
 }
 
+/// An action or impact that cannot be measured is the user's to fix (400); the rest keeps its layer.
+impl From<luister_impact::ActionError> for PageError {
+    fn from(e: luister_impact::ActionError) -> Self {
+        match e {
+            luister_impact::ActionError::Invalid { field, reason } => {
+                PageError::BadRequest(format!("{field}: {reason}"))
+            }
+            luister_impact::ActionError::Store(e) => PageError::Store(e),
+            luister_impact::ActionError::Query(e) => PageError::Query(e),
+        }
+    }
+}
+
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {

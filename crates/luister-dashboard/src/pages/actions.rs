@@ -108,18 +108,8 @@ async fn actions_of(dash: &Dashboard, site: &Site) -> Result<Vec<Action>, PageEr
         .list_actions(&site.domain)
         .await?
         .into_iter()
-        .map(|a| Action::from_stored(a).map_err(action_error))
+        .map(|a| Action::from_stored(a).map_err(PageError::from))
         .collect()
-}
-
-fn action_error(e: ActionError) -> PageError {
-    match e {
-        ActionError::Invalid { field, reason } => {
-            PageError::BadRequest(format!("{field}: {reason}"))
-        }
-        ActionError::Store(e) => PageError::Store(e),
-        ActionError::Query(e) => PageError::Query(e),
-    }
 }
 
 async fn row(
@@ -145,7 +135,7 @@ async fn row(
         {
             Ok(r) => (Some(impact_view(&r, lang)), None),
             Err(ActionError::Invalid { reason, .. }) => (None, Some(reason)),
-            Err(e) => return Err(action_error(e)),
+            Err(e) => return Err(PageError::from(e)),
         }
     } else {
         (None, None)
@@ -234,7 +224,7 @@ pub async fn yesterdays_alerts(dash: &Dashboard, site: &Site) -> Result<Vec<Stri
     let yesterday = now.with_timezone(&tz).date_naive() - chrono::Duration::days(1);
     let found = luister_impact::alerts_for_day(&dash.engine, &dash.store, site, yesterday, now)
         .await
-        .map_err(action_error)?;
+        .map_err(PageError::from)?;
     Ok(found.into_iter().map(|a| a.message).collect())
 }
 
@@ -268,7 +258,7 @@ pub async fn detail(
         skip_days: number(&q, "skip_days", 0)?,
         lang: impact_lang(lang),
     };
-    params.check().map_err(action_error)?;
+    params.check().map_err(PageError::from)?;
     let row = row(&dash, &site, action, &all, &params, lang, true).await?;
     render(&ActionPage {
         layout: site_layout(
@@ -361,10 +351,10 @@ pub async fn add(
         control,
         created_at: 0,
     };
-    action.validate().map_err(action_error)?;
+    action.validate().map_err(PageError::from)?;
     luister_impact::measure::resolve(&dash.store, &site, &action.target)
         .await
-        .map_err(action_error)?;
+        .map_err(PageError::from)?;
     let stored = dash.store.put_action(&action.to_stored()).await?;
     audit(
         &dash,

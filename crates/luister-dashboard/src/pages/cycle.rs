@@ -48,10 +48,7 @@ async fn build(
                 })?,
         ),
     };
-    let impact_lang = match lang {
-        Lang::Nl => luister_impact::Lang::Nl,
-        Lang::En => luister_impact::Lang::En,
-    };
+    let impact_lang = crate::impact_view::impact_lang(lang);
     let report = luister_impact::cycle_report(
         &dash.engine,
         &dash.store,
@@ -60,14 +57,7 @@ async fn build(
         impact_lang,
         dash.clock.now(),
     )
-    .await
-    .map_err(|e| match e {
-        luister_impact::ActionError::Invalid { field, reason } => {
-            PageError::BadRequest(format!("{field}: {reason}"))
-        }
-        luister_impact::ActionError::Store(e) => PageError::Store(e),
-        luister_impact::ActionError::Query(e) => PageError::Query(e),
-    })?;
+    .await?;
     Ok((report, setting, current))
 }
 
