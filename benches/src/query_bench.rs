@@ -59,6 +59,7 @@ pub async fn run(args: QueryArgs) -> Result<(), Box<dyn std::error::Error>> {
             user: "default".into(),
             password: String::new(),
             database: DATABASE.into(),
+            ca_file: None,
         },
         None => {
             let server = luister_store::embedded::EmbeddedClickHouse::start(dir.path()).await?;

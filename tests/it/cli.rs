@@ -5,17 +5,8 @@ use luister_tests::fresh_settings;
 use std::io::Write;
 use std::process::{Command, Output};
 
-/// `target/<profile>/luister`, next to the directory holding this test binary.
 fn binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let path = dir.join("luister");
-    assert!(
-        path.is_file(),
-        "{} not built (cargo build --bin luister)",
-        path.display()
-    );
-    path
+    luister_tests::luister_binary()
 }
 
 struct Cli {
@@ -319,4 +310,34 @@ async fn killed_server_loses_no_accepted_event() {
         .status();
     server.wait().unwrap();
     assert_eq!(count().await, "40");
+}
+
+// Multi-threaded: the binary is awaited with a blocking call while the server answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_says_whether_the_server_is_ready() {
+    let app = luister_tests::app::TestApp::start(chrono::Utc::now(), &[]).await;
+    let ask = |url: String| {
+        Command::new(binary())
+            .args(["healthcheck", "--url", &url, "--timeout-seconds", "3"])
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let ready = ask(format!("{}/ready", app.base));
+    assert!(ready.status.success(), "{ready:?}");
+    assert!(String::from_utf8_lossy(&ready.stdout).starts_with("ready: "));
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = ask(format!("http://127.0.0.1:{closed}/ready"));
+    assert_eq!(down.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&down.stderr);
+    assert!(stderr.starts_with("not ready: "), "{stderr}");
+
+    let missing = ask(format!("{}/no-such-page", app.base));
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("404"));
 }

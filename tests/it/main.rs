@@ -24,3 +24,5 @@ mod query_stats;
 mod query_timezones;
 mod query_tokens;
 mod store;
+mod tls;
+mod upgrade;

@@ -101,6 +101,7 @@ pub fn fresh_settings() -> ClickHouseSettings {
             COUNTER.fetch_add(1, Ordering::Relaxed),
             rand::random::<u32>()
         ),
+        ca_file: None,
     }
 }
 
@@ -201,3 +202,17 @@ impl Drop for TestDb {
 }
 
 pub mod app;
+pub mod tls_server;
+
+/// `target/<profile>/luister`, next to the directory holding the running test binary.
+pub fn luister_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir.join("luister");
+    assert!(
+        path.is_file(),
+        "{} not built (cargo build --bin luister)",
+        path.display()
+    );
+    path
+}

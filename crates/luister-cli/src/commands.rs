@@ -54,6 +54,8 @@ pub enum Command {
     /// Inspect and replay spool segments set aside in quarantine.
     #[command(subcommand)]
     Spool(SpoolCommand),
+    /// Ask a running server whether it is ready (exit 0) or not (exit 1); for container health checks.
+    Healthcheck(crate::healthcheck::HealthcheckArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +190,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve(&config, args).await,
+        Command::Healthcheck(args) => Ok(crate::healthcheck::run(&config, &args).await),
         Command::Migrate => {
             with_database(&config, |db| async move {
                 let report = db.store.migrate().await?;

@@ -191,6 +191,8 @@ pub struct ClickHouseConfig {
     pub user: String,
     pub password: Secret,
     pub database: String,
+    /// PEM file of CA certificates trusted beside the system's, for an `https://` URL.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Rate limits; 0 turns one off.
@@ -285,6 +287,7 @@ impl Default for ClickHouseConfig {
             user: "default".into(),
             password: Secret::default(),
             database: "luister".into(),
+            ca_file: None,
         }
     }
 }
@@ -343,6 +346,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("LUISTER_CLICKHOUSE_USER", "clickhouse.user"),
     ("LUISTER_CLICKHOUSE_PASSWORD", "clickhouse.password"),
     ("LUISTER_CLICKHOUSE_DATABASE", "clickhouse.database"),
+    ("LUISTER_CLICKHOUSE_CA_FILE", "clickhouse.ca_file"),
     ("LUISTER_DATA_FILES", "enrichment.data_files"),
     ("LUISTER_GEO_DATABASES", "enrichment.geo_databases"),
     ("LUISTER_UA_REGEXES", "enrichment.ua_regexes"),
@@ -450,6 +454,7 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        self.check_clickhouse()?;
         self.trusted_proxies()?;
         self.forwarded_header()?;
         let rates = [
@@ -529,6 +534,24 @@ impl Config {
             return Err(ConfigError::Invalid {
                 field: "spool.max_batch_events",
                 message: "must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_clickhouse(&self) -> Result<(), ConfigError> {
+        let ch = &self.clickhouse;
+        let https = ch.url.starts_with("https://");
+        if !(ch.url.is_empty() || https || ch.url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                field: "clickhouse.url",
+                message: format!("{:?} must start with http:// or https://", ch.url),
+            });
+        }
+        if ch.ca_file.is_some() && !https {
+            return Err(ConfigError::Invalid {
+                field: "clickhouse.ca_file",
+                message: "a CA file is only used with an https:// clickhouse.url".into(),
             });
         }
         Ok(())

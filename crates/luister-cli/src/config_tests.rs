@@ -156,3 +156,36 @@ fn single_sign_on_needs_a_client_and_roles_and_hides_its_secret() {
         .to_string();
     assert!(no_roles.contains("admin_values"), "{no_roles}");
 }
+
+#[test]
+fn a_ca_file_goes_with_an_https_clickhouse_url() {
+    let config = Config::load(
+        None,
+        env(&[
+            ("LUISTER_CLICKHOUSE_URL", "https://ch.example.nl:8443"),
+            ("LUISTER_CLICKHOUSE_CA_FILE", "/etc/luister/ca.pem"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        config.clickhouse.ca_file.as_deref(),
+        Some(std::path::Path::new("/etc/luister/ca.pem"))
+    );
+    let err = Config::load(
+        None,
+        env(&[
+            ("LUISTER_CLICKHOUSE_URL", "http://127.0.0.1:8123"),
+            ("LUISTER_CLICKHOUSE_CA_FILE", "/etc/luister/ca.pem"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("clickhouse.ca_file"), "{err}");
+    let err = Config::load(
+        None,
+        env(&[("LUISTER_CLICKHOUSE_URL", "ch.example.nl:8123")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("must start with http:// or https://"), "{err}");
+}

@@ -41,6 +41,7 @@ impl Database {
                 user: config.clickhouse.user.clone(),
                 password: config.clickhouse.password.expose().to_string(),
                 database: config.clickhouse.database.clone(),
+                ca_file: config.clickhouse.ca_file.clone(),
             }
         };
         let store = Store::connect(settings)

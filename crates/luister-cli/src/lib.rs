@@ -6,6 +6,7 @@ pub mod config;
 pub mod database;
 pub mod demo;
 pub mod enrichment;
+pub mod healthcheck;
 pub mod import;
 mod manage;
 pub mod report;

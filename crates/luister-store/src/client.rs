@@ -10,6 +10,8 @@ pub struct ClickHouseSettings {
     pub user: String,
     pub password: String,
     pub database: String,
+    /// Extra CA certificates (PEM) trusted beside the system's, for `https://` URLs.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// A connection to Luister's database, cheap to clone.
@@ -23,14 +25,14 @@ pub struct Store {
 impl Store {
     /// Connects, creates the database if needed and detects the server version.
     pub async fn connect(settings: ClickHouseSettings) -> Result<Self, StoreError> {
-        let base = base_client(&settings);
+        let base = base_client(&settings)?;
         let server_version: String =
             base.query("SELECT version()")
                 .fetch_one()
                 .await
                 .map_err(|e| StoreError::Unreachable {
                     url: settings.url.clone(),
-                    reason: e.to_string(),
+                    reason: with_causes(&e),
                 })?;
         check_identifier("database", &settings.database)?;
         base.query(&format!(
@@ -76,7 +78,7 @@ impl Store {
 
     /// Drops the whole database; for tests and `luister` resets only.
     pub async fn drop_database(&self) -> Result<(), StoreError> {
-        base_client(&self.settings)
+        base_client(&self.settings)?
             .query(&format!(
                 "DROP DATABASE IF EXISTS `{}`",
                 self.settings.database
@@ -87,8 +89,8 @@ impl Store {
     }
 }
 
-fn base_client(settings: &ClickHouseSettings) -> Client {
-    let mut client = Client::default()
+fn base_client(settings: &ClickHouseSettings) -> Result<Client, StoreError> {
+    let mut client = crate::tls::http_client(settings.ca_file.as_deref())?
         .with_url(&settings.url)
         .with_user(&settings.user)
         // 18.16 rejects the crate's schema probe (`describe_include_subcolumns`).
@@ -96,7 +98,23 @@ fn base_client(settings: &ClickHouseSettings) -> Client {
     if !settings.password.is_empty() {
         client = client.with_password(&settings.password);
     }
-    client
+    Ok(client)
+}
+
+/// An error and its causes on one line: the client's own message ("client error
+/// (Connect)") hides why, e.g. that a certificate is not trusted.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn is_legacy(version: &str) -> bool {

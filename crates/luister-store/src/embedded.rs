@@ -104,6 +104,7 @@ impl EmbeddedClickHouse {
             user: USER.into(),
             password: self.password.clone(),
             database: database.into(),
+            ca_file: None,
         }
     }
 
@@ -127,6 +128,7 @@ impl EmbeddedClickHouse {
                 .trim()
                 .into(),
             database: database.into(),
+            ca_file: None,
         })
     }
 

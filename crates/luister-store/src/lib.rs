@@ -21,6 +21,7 @@ pub mod salts;
 pub mod schema;
 mod share_links;
 mod sites;
+mod tls;
 mod tokens;
 mod users;
 

@@ -351,3 +351,105 @@ pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations
     applied_at DateTime('UTC')
 ) ENGINE = ReplacingMergeTree()
 ORDER BY version";
+
+/// SHA-256 of a migration's statements, each followed by a NUL byte: what
+/// [`tests::released_migrations_are_never_edited`] pins.
+pub fn migration_digest(migration: &Migration) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for statement in migration.statements {
+        hash.update(statement.as_bytes());
+        hash.update([0u8]);
+    }
+    hash.finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every migration as it was released. An install that applied one never applies
+    /// it again, so editing it would leave existing databases on another schema than
+    /// new ones. Change the schema with a new migration, and add its digest here in
+    /// the same commit.
+    const RELEASED: &[(u32, &str)] = &[
+        (
+            1,
+            "ed58c3dd853fdf075c489499d2e58459df98f0bc882283513550988b9781e9a2",
+        ),
+        (
+            2,
+            "b2cf334e9134087165852fc8fb4d9ac73ca492bd758aa5f3792c3378d2210534",
+        ),
+        (
+            3,
+            "e5c1f5515c6152130ad796179523e5ff0f8b22b514084d3811821a2a5fc09b98",
+        ),
+        (
+            4,
+            "3f72cb406115de587aebdbf4da80c85186e164d0440a28102cabd9e02c1e2cb7",
+        ),
+        (
+            5,
+            "98d3cd7aad89255b69028e570af7f6e6ec5821b32032c82d084f9107efeed008",
+        ),
+        (
+            6,
+            "6e27b9c40569321086008d9bed1bf1ee4950f10eab9d054f27b2fb41dc468f2e",
+        ),
+        (
+            7,
+            "7ddef99c72713e756bbcac4d613273c93a9f9bf949d108003bcb51dcea33d429",
+        ),
+        (
+            8,
+            "c892dde601b9ed2ea7caf8d07cfa708515a8362d3b8d7d346a1e51c2d1f8b287",
+        ),
+        (
+            9,
+            "40d7eb10dc2966b4274327c0d9e15baa06defc0dd45535ce059ae4809bad1e53",
+        ),
+        (
+            10,
+            "469ec4fedf782db8343724cb40f7968facec709d87e283e9e192f814ae642bba",
+        ),
+        (
+            11,
+            "75ef584fe7fbc1b80a553b5909683199c6782cd969c562881aaa55937138f57d",
+        ),
+    ];
+
+    #[test]
+    fn released_migrations_are_never_edited() {
+        let actual: Vec<(u32, String)> = MIGRATIONS
+            .iter()
+            .map(|m| (m.version, migration_digest(m)))
+            .collect();
+        for (version, digest) in RELEASED {
+            let now = actual.iter().find(|(v, _)| v == version);
+            assert_eq!(
+                now.map(|(_, d)| d.as_str()),
+                Some(*digest),
+                "migration {version} was released and must not change; add a new migration instead"
+            );
+        }
+        let unpinned: Vec<_> = actual
+            .iter()
+            .filter(|(v, _)| !RELEASED.iter().any(|(r, _)| r == v))
+            .collect();
+        assert!(
+            unpinned.is_empty(),
+            "pin each new migration in RELEASED (version, digest): {unpinned:?}"
+        );
+    }
+
+    #[test]
+    fn versions_rise_one_at_a_time() {
+        for (i, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version as usize, i + 1, "{}", migration.name);
+        }
+    }
+}
