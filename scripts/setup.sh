@@ -55,6 +55,10 @@ if [ "$want_test" = 1 ]; then
         say "installing schemathesis (pip) for the API contract test"
         python3 -m pip install --quiet schemathesis
     fi
+    if ! python3 -c 'import yaml, jsonschema, license_expression' >/dev/null 2>&1; then
+        say "installing pyyaml, jsonschema, license-expression (pip) for the publiccode.yml check"
+        python3 -m pip install --quiet pyyaml jsonschema license-expression
+    fi
     say "installing npm packages for the tracker and browser tests"
     (cd "$repo/tracker-js" && npm ci --no-audit --no-fund --silent)
     if [ -f "$repo/tests/browser/package-lock.json" ]; then

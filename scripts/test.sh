@@ -43,4 +43,6 @@ echo "==> SQL on current ClickHouse (chDB): generated query shapes" >&2
 python3 tests/chdb/check_sql.py
 echo "==> SQL on current ClickHouse (chDB): every statement the tests ran on 18.16" >&2
 python3 tests/chdb/replay_query_log.py --clickhouse "$ch_url"
+echo "==> publiccode.yml (standard 0.7)" >&2
+python3 tests/publiccode/check.py --self-test
 echo "==> all tests passed" >&2

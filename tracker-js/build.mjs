@@ -28,14 +28,19 @@ const TERSER_OPTIONS = {
   format: { comments: false },
 };
 
-export async function build() {
-  const source = await readFile(join(root, 'src', 'tracker.js'), 'utf8');
+/** Minifies one variant of `source` (also used by feature-cost.mjs). */
+export async function minifyVariant(source, defs) {
+  const options = structuredClone(TERSER_OPTIONS);
+  options.compress.global_defs = defs;
+  const result = await minify(source, options);
+  return result.code + '\n';
+}
+
+export async function build(source) {
+  source ??= await readFile(join(root, 'src', 'tracker.js'), 'utf8');
   const out = {};
   for (const [file, defs] of Object.entries(VARIANTS)) {
-    const options = structuredClone(TERSER_OPTIONS);
-    options.compress.global_defs = defs;
-    const result = await minify(source, options);
-    out[file] = result.code + '\n';
+    out[file] = await minifyVariant(source, defs);
   }
   return out;
 }

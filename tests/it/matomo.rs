@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use luister_model::Site;
+use luister_store::TokenScope;
 use luister_tests::app::TestApp;
 use serde_json::{json, Value};
 
@@ -315,4 +316,136 @@ async fn same_visit_through_plausible_and_matomo_formats_gives_same_rows() {
             .collect()
     };
     assert_eq!(normalise(a), normalise(b));
+}
+
+/// What Matomo's server-side trackers send: the visitor's User-Agent in `ua` and, with a
+/// `token_auth`, its address in `cip` and the time in `cdt`.
+#[tokio::test]
+async fn server_side_trackers_send_the_visitors_agent_address_and_time() {
+    let mut hengelo = Site::new("hengelo.nl");
+    hengelo.matomo_id = 4;
+    let app = TestApp::start(at("2026-11-02T10:00:00Z"), &[enschede(), hengelo]).await;
+    let store = &app.db.store;
+    let site_token =
+        |scope, domain: &str| store.create_token("backend", scope, vec![domain.into()]);
+    let write = site_token(TokenScope::Write, "enschede.nl").await.unwrap();
+    let read = site_token(TokenScope::Read, "enschede.nl").await.unwrap();
+    let elsewhere = site_token(TokenScope::Write, "hengelo.nl").await.unwrap();
+    // The back-end itself: one address, no User-Agent of its own (as Node.js sends).
+    let backend = |query: String| {
+        app.http
+            .get(format!("{}/matomo.php?{query}", app.base))
+            .header("x-forwarded-for", "198.51.100.1")
+            .header("user-agent", "")
+            .send()
+    };
+    let form = |path: &str, extra: &str| {
+        format!(
+            "idsite=3&rec=1&send_image=0&url={}&ua={}{extra}",
+            enc(&format!("https://www.enschede.nl{path}")),
+            enc(FIREFOX)
+        )
+    };
+
+    for (cip, path) in [("203.0.113.5", "/aanvraag"), ("2001:db8::6", "/aanvraag")] {
+        let extra = format!(
+            "&cip={}&cdt={}&token_auth={write}",
+            enc(cip),
+            enc("2026-11-02 09:30:00")
+        );
+        assert_eq!(backend(form(path, &extra)).await.unwrap().status(), 204);
+    }
+    for token in [&read, &elsewhere, &"lst_guessed".to_string()] {
+        let response = backend(form(
+            "/geweigerd",
+            &format!("&cip=203.0.113.7&token_auth={token}"),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(response.status(), 403, "{token}");
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["error"].as_str().unwrap().contains("write token"),
+            "{error}"
+        );
+    }
+    // Without a token, cip and cdt are ignored (as Matomo ignores them); ua still counts.
+    let ignored = form(
+        "/zonder-token",
+        "&cip=203.0.113.8&cdt=2026-11-02%2009%3A00%3A00",
+    );
+    assert_eq!(backend(ignored).await.unwrap().status(), 204);
+    assert_eq!(
+        backend(form("/zonder-token", "")).await.unwrap().status(),
+        204
+    );
+    // No `ua`: no User-Agent at all, which counts as a bot.
+    let no_ua = format!(
+        "idsite=3&rec=1&send_image=0&url={}",
+        enc("https://www.enschede.nl/bot")
+    );
+    assert_eq!(backend(no_ua).await.unwrap().status(), 204);
+    let bulk = json!({
+        "requests": [format!("?{}", form("/bulk", "&cip=203.0.113.9")), format!("?{}", form("/bulk", "&cip=203.0.113.10"))],
+        "token_auth": write,
+    });
+    let answer: Value = app
+        .http
+        .post(format!("{}/matomo.php", app.base))
+        .header("user-agent", "")
+        .body(bulk.to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        json!({"status": "success", "tracked": 2, "invalid": 0})
+    );
+
+    app.flushed().await;
+    let got = query(
+        &app,
+        "SELECT pathname, toString(timestamp) AS t, browser, toString(visitor_id) AS v \
+         FROM events ORDER BY pathname, v",
+    )
+    .await;
+    let paths: Vec<&str> = got
+        .iter()
+        .map(|r| r["pathname"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/aanvraag",
+            "/aanvraag",
+            "/bulk",
+            "/bulk",
+            "/zonder-token",
+            "/zonder-token"
+        ],
+        "refused requests and the library's own bot request stored nothing: {got:?}"
+    );
+    assert!(got.iter().all(|r| r["browser"] == "Firefox"), "{got:?}");
+    assert_eq!(got[0]["t"], "2026-11-02 09:30:00", "cdt with a write token");
+    assert_eq!(
+        got[4]["t"], "2026-11-02 10:00:00",
+        "cdt without a token is ignored"
+    );
+    assert_ne!(got[0]["v"], got[1]["v"], "two cip, two visitors");
+    assert_ne!(
+        got[2]["v"], got[3]["v"],
+        "the bulk token covers each request's cip"
+    );
+    assert_eq!(
+        got[4]["v"], got[5]["v"],
+        "cip without a token is ignored: the back-end's address"
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("luister_events_dropped_total{reason=\"unauthorized\"} 3"),
+        "{metrics}"
+    );
 }

@@ -97,7 +97,8 @@ pub struct TokenArgs {
     /// A site the token acts on (repeatable).
     #[arg(long)]
     pub site: Vec<String>,
-    /// What the token may do on its sites: read reports, or also write goals, funnels and actions.
+    /// What the token may do on its sites: read reports, or also write goals, funnels and actions
+    /// (and send Matomo's `cip`/`cdt` as a server-side tracker).
     #[arg(long, value_enum, default_value = "read")]
     pub scope: ScopeArg,
 }

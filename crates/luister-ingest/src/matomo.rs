@@ -15,10 +15,14 @@
 //! | `idgoal=0` with `ec_id` and `revenue` (an e-commerce order) | custom event `Purchase` with the revenue in EUR |
 //! | `ping=1` (heartbeat), other goal conversions, cart updates, content, media and crash tracking, any other `ca=1` custom action | nothing (accepted, not stored) |
 //!
-//! Identity stays cookieless: Matomo's visitor ids (`_id`, `cid`, `uid`, `_idts`…), `cip`,
-//! `token_auth`, `ua`, `lang` and `cdt` are ignored; the client address, User-Agent and time
-//! are the request's own, as for every other collector. `res`, `action_name` (page title),
-//! custom dimensions and variables are not stored either.
+//! Identity stays cookieless: Matomo's visitor ids (`_id`, `cid`, `uid`, `_idts`…) and `lang`
+//! are ignored. `ua` stands for the User-Agent, as in Matomo (server-side trackers send the
+//! visitor's there). `cip` (the visitor's address) and `cdt` (the time, at most 24 hours
+//! back) come out as [`Claims`]: the collector applies them only when `token_auth` is a
+//! Luister `write` token for the site, as Matomo requires `token_auth` for them; otherwise
+//! the address and time are the request's own, as for every other collector. The visitor
+//! id is then the usual daily-salted hash of address and User-Agent. `res`, `action_name`
+//! (page title), custom dimensions and variables are not stored.
 //!
 //! An empty parameter, and the text `undefined` or `null` that JavaScript trackers send for
 //! options they were not given (`e_v=undefined`), count as absent.
@@ -28,9 +32,14 @@ use crate::decode::{
 };
 use crate::enrich::{page_url, pii};
 use crate::validate::SiteRegistry;
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use luister_model::{RawEvent, Site};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Characters of a User-Agent kept, as of the request header.
+const MAX_USER_AGENT_LEN: usize = 1024;
 
 /// Most requests one bulk body may carry.
 pub const MAX_BULK_REQUESTS: usize = 1_000;
@@ -55,10 +64,45 @@ pub enum MatomoError {
     Bulk(String),
 }
 
-/// A bulk request's outcome: the events of its valid requests and how many were refused.
+/// How far back `cdt` may set an event's time: the salts of older days may be gone.
+const MAX_CDT_AGE: TimeDelta = TimeDelta::hours(24);
+/// Clocks differ: a `cdt` this far ahead of ours is taken as now.
+const CDT_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+/// What a request asks to set that only a trusted sender may (Matomo's `cip` and `cdt`),
+/// with the `token_auth` that is to prove it. The collector checks the token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims {
+    pub token: String,
+    pub ip: Option<IpAddr>,
+    pub time: Option<DateTime<Utc>>,
+}
+
+impl Claims {
+    /// Gives `events` the claimed address and time.
+    pub fn apply(&self, events: &mut [RawEvent]) {
+        for event in events {
+            if let Some(ip) = self.ip {
+                event.ip = Some(ip);
+            }
+            if let Some(time) = self.time {
+                event.timestamp = time;
+            }
+        }
+    }
+}
+
+/// One decoded request: its events (none for requests that store nothing) and its claims.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MatomoRequest {
+    pub events: Vec<RawEvent>,
+    pub claims: Option<Claims>,
+}
+
+/// A bulk request's outcome: its valid requests and how many were refused.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BulkDecoded {
-    pub events: Vec<RawEvent>,
+    pub requests: Vec<MatomoRequest>,
     /// Requests that were well-formed (they count as tracked, even when they store nothing).
     pub tracked: usize,
     /// Requests that were refused, with the first reason.
@@ -73,8 +117,24 @@ pub fn decode_matomo(
     ctx: &RequestContext,
     sites: &SiteRegistry,
 ) -> Result<Vec<RawEvent>, MatomoError> {
+    decode_matomo_request(query, ctx, sites).map(|request| request.events)
+}
+
+/// [`decode_matomo`] with the request's [`Claims`], for the collector to check.
+pub fn decode_matomo_request(
+    query: &str,
+    ctx: &RequestContext,
+    sites: &SiteRegistry,
+) -> Result<MatomoRequest, MatomoError> {
     let params = parse_params(query);
-    decode_params(&params, ctx, sites)
+    decode_request(&params, ctx, sites, None)
+}
+
+impl BulkDecoded {
+    /// Every event of the valid requests, in order.
+    pub fn events(&self) -> impl Iterator<Item = &RawEvent> {
+        self.requests.iter().flat_map(|r| r.events.iter())
+    }
 }
 
 /// Whether the sender wants the 1×1 GIF back (`send_image=0` asks for an empty 204).
@@ -105,25 +165,29 @@ pub fn decode_matomo_bulk(
             "more than {MAX_BULK_REQUESTS} requests"
         )));
     }
+    // Matomo's bulk format carries one `token_auth` for all its requests.
+    let token = value.get("token_auth").and_then(Value::as_str);
     let mut out = BulkDecoded::default();
     for request in requests {
         let decoded = match request {
-            Value::String(query) => decode_matomo(query_part(query), ctx, sites),
+            Value::String(query) => {
+                decode_request(&parse_params(query_part(query)), ctx, sites, token)
+            }
             Value::Object(object) => {
                 let params: Params = object
                     .iter()
                     .filter_map(|(k, v)| scalar_text(v).map(|text| (k.clone(), text)))
                     .collect();
-                decode_params(&params, ctx, sites)
+                decode_request(&params, ctx, sites, token)
             }
             _ => Err(MatomoError::Bulk(
                 "each request must be a query string or an object".into(),
             )),
         };
         match decoded {
-            Ok(events) => {
+            Ok(request) => {
                 out.tracked += 1;
-                out.events.extend(events);
+                out.requests.push(request);
             }
             Err(e) => {
                 out.invalid += 1;
@@ -173,6 +237,64 @@ fn get<'a>(params: &'a Params, key: &str) -> Option<&'a str> {
         .get(key)
         .map(|v| v.trim())
         .filter(|v| !v.is_empty() && *v != "undefined" && *v != "null")
+}
+
+fn decode_request(
+    params: &Params,
+    ctx: &RequestContext,
+    sites: &SiteRegistry,
+    bulk_token: Option<&str>,
+) -> Result<MatomoRequest, MatomoError> {
+    let events = decode_params(params, ctx, sites)?;
+    let claims = claims(params, ctx.received_at, bulk_token)?;
+    Ok(MatomoRequest { events, claims })
+}
+
+/// `cip` and `cdt` with the token meant to prove them; `None` when neither was sent, or
+/// when no token came with them (they are then ignored unread, as Matomo ignores them).
+fn claims(
+    params: &Params,
+    now: DateTime<Utc>,
+    bulk_token: Option<&str>,
+) -> Result<Option<Claims>, MatomoError> {
+    let token = get(params, "token_auth").or(bulk_token.map(str::trim).filter(|t| !t.is_empty()));
+    let (cip, cdt) = (get(params, "cip"), get(params, "cdt"));
+    let Some(token) = token.filter(|_| cip.is_some() || cdt.is_some()) else {
+        return Ok(None);
+    };
+    let ip = match cip {
+        Some(text) => Some(text.parse::<IpAddr>().map_err(|_| MatomoError::Invalid {
+            field: "cip",
+            expected: "an IPv4 or IPv6 address",
+        })?),
+        None => None,
+    };
+    let time = cdt.map(|t| parse_cdt(t, now)).transpose()?;
+    Ok(Some(Claims {
+        token: token.to_string(),
+        ip,
+        time,
+    }))
+}
+
+/// Matomo's `cdt`: `YYYY-MM-DD HH:MM:SS` in UTC, or Unix seconds; within the last 24 hours.
+fn parse_cdt(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, MatomoError> {
+    let invalid = MatomoError::Invalid {
+        field: "cdt",
+        expected: "a UTC time `YYYY-MM-DD HH:MM:SS` or Unix seconds within the last 24 hours",
+    };
+    let time = match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() => {
+            DateTime::from_timestamp(seconds as i64, 0).ok_or(invalid.clone())?
+        }
+        _ => NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+            .map_err(|_| invalid.clone())?
+            .and_utc(),
+    };
+    if time < now - MAX_CDT_AGE || time > now + CDT_CLOCK_SKEW {
+        return Err(invalid);
+    }
+    Ok(time.min(now))
 }
 
 fn decode_params(
@@ -270,13 +392,22 @@ fn decode_params(
         referrer: referrer.to_string(),
         props,
         ip: ctx.ip,
-        user_agent: ctx.user_agent.clone(),
+        user_agent: user_agent(params, ctx),
         revenue,
         interactive: true,
         keep_hash: false,
         scroll_depth: None,
         engaged_ms: None,
     }])
+}
+
+/// Matomo's `ua` stands for the request's User-Agent (a server-side tracker sends the
+/// visitor's there); cut to the length the collector keeps of the header.
+fn user_agent(params: &Params, ctx: &RequestContext) -> String {
+    match get(params, "ua") {
+        Some(ua) => truncate_chars(ua, MAX_USER_AGENT_LEN),
+        None => ctx.user_agent.clone(),
+    }
 }
 
 /// The one action a request records.
@@ -436,7 +567,7 @@ mod tests {
     /// `idsite=3&rec=1&url=PAGE&urlref=…` followed by `extra`.
     fn request(extra: &str) -> String {
         format!(
-            "idsite=3&rec=1&url={}&urlref={}&_id=0123456789abcdef&uid=jan&cid=fedcba9876543210&cip=10.0.0.1&token_auth=x&res=1920x1080&action_name=Afval&cdt=2001-01-01&rand=42{extra}",
+            "idsite=3&rec=1&url={}&urlref={}&_id=0123456789abcdef&uid=jan&cid=fedcba9876543210&cip=10.0.0.1&res=1920x1080&action_name=Afval&cdt=2001-01-01&rand=42{extra}",
             enc(PAGE),
             enc("https://www.google.nl/")
         )
@@ -561,8 +692,12 @@ mod tests {
         assert_eq!(e.domain, "enschede.nl");
         assert_eq!(e.url, PAGE);
         assert_eq!(e.referrer, "https://www.google.nl/");
-        assert_eq!(e.timestamp, ctx().received_at, "cdt is ignored");
-        assert_eq!(e.ip, ctx().ip, "cip is ignored");
+        assert_eq!(
+            e.timestamp,
+            ctx().received_at,
+            "cdt without token_auth is ignored"
+        );
+        assert_eq!(e.ip, ctx().ip, "cip without token_auth is ignored");
         assert_eq!(e.user_agent, "Mozilla/5.0 UA");
         assert!(e.interactive && !e.keep_hash && e.revenue.is_none());
         assert!(
@@ -752,16 +887,16 @@ mod tests {
                 "?idsite=99&rec=1&url=https%3A%2F%2Fx.nl%2F",
                 {"idsite": 3, "rec": 1, "url": "https://enschede.nl/json", "search": "wmo", "search_count": 2},
                 17
-            ],
-            "token_auth": "ignored"
+            ]
         });
         let bytes = serde_json::to_vec(&body).unwrap();
         assert!(is_bulk_body(&bytes));
         let decoded = decode_matomo_bulk(&bytes, &ctx(), &sites()).unwrap();
-        let names: Vec<&str> = decoded.events.iter().map(|e| e.name.as_str()).collect();
+        let events: Vec<&RawEvent> = decoded.events().collect();
+        let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["pageview", "A: B", "search"]);
         assert_eq!(
-            decoded.events[2].props,
+            events[2].props,
             props(&[("query", "wmo"), ("results", "2")])
         );
         assert_eq!((decoded.tracked, decoded.invalid), (4, 2));
@@ -808,5 +943,77 @@ mod tests {
         ] {
             let _ = decode_matomo(query, &ctx(), &sites());
         }
+    }
+
+    #[test]
+    fn ua_stands_for_the_user_agent() {
+        let query = format!("{}&ua=Mozilla%2F5.0%20(X11)", request(""));
+        let events = decode_matomo(&query, &ctx(), &sites()).unwrap();
+        assert_eq!(events[0].user_agent, "Mozilla/5.0 (X11)");
+        let events = decode_matomo(&request(""), &ctx(), &sites()).unwrap();
+        assert_eq!(
+            events[0].user_agent,
+            ctx().user_agent,
+            "no ua: the header's"
+        );
+    }
+
+    #[test]
+    fn cip_and_cdt_become_claims_only_with_a_token() {
+        let decoded = decode_matomo_request(&request(""), &ctx(), &sites()).unwrap();
+        assert_eq!(
+            decoded.claims, None,
+            "no token_auth: nothing to check, nothing applied"
+        );
+
+        let query = "idsite=3&rec=1&url=https%3A%2F%2Fenschede.nl%2F&token_auth=abc\
+                     &cip=2001%3Adb8%3A%3A7&cdt=2026-11-29%2009%3A30%3A00";
+        let mut decoded = decode_matomo_request(query, &ctx(), &sites()).unwrap();
+        let claims = decoded.claims.clone().expect("claims");
+        assert_eq!(claims.token, "abc");
+        assert_eq!(claims.ip, Some("2001:db8::7".parse().unwrap()));
+        let time = DateTime::parse_from_rfc3339("2026-11-29T09:30:00Z").unwrap();
+        assert_eq!(claims.time, Some(time.with_timezone(&Utc)));
+        claims.apply(&mut decoded.events);
+        assert_eq!(decoded.events[0].ip, claims.ip);
+        assert_eq!(decoded.events[0].timestamp, time);
+
+        let unix = "idsite=3&rec=1&url=https%3A%2F%2Fenschede.nl%2F&token_auth=abc&cdt=1795942800";
+        let decoded = decode_matomo_request(unix, &ctx(), &sites()).unwrap();
+        assert_eq!(
+            decoded.claims.unwrap().time.unwrap().to_rfc3339(),
+            "2026-11-29T09:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn claims_out_of_bounds_are_refused() {
+        let base = "idsite=3&rec=1&url=https%3A%2F%2Fenschede.nl%2F&token_auth=abc";
+        for (extra, field) in [
+            ("&cip=10.0.0", "cip"),
+            ("&cdt=2026-11-27%2009%3A59%3A59", "cdt"),
+            ("&cdt=2026-11-29%2011%3A00%3A00", "cdt"),
+            ("&cdt=gisteren", "cdt"),
+        ] {
+            let err = decode_matomo_request(&format!("{base}{extra}"), &ctx(), &sites())
+                .expect_err(extra);
+            assert!(
+                matches!(err, MatomoError::Invalid { field: f, .. } if f == field),
+                "{extra}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bulk_token_covers_its_requests() {
+        let body = serde_json::json!({
+            "requests": ["?idsite=3&rec=1&url=https%3A%2F%2Fenschede.nl%2F&cip=192.0.2.9"],
+            "token_auth": "bulk-token"
+        });
+        let decoded = decode_matomo_bulk(body.to_string().as_bytes(), &ctx(), &sites()).unwrap();
+        assert_eq!(
+            decoded.requests[0].claims.as_ref().unwrap().token,
+            "bulk-token"
+        );
     }
 }

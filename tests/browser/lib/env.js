@@ -145,6 +145,8 @@ export async function startEnv() {
     run(bin, ['sites', 'add', SITES.plausible], env);
     run(bin, ['sites', 'add', SITES.matomo, '--matomo-id', String(MATOMO_ID)], env);
     run(bin, ['sites', 'add', SITES.server, '--matomo-id', String(SERVER_MATOMO_ID)], env);
+    // A back-end's token: Matomo's `cip` and `cdt` are honoured only with a write token.
+    const serverToken = run(bin, ['token', 'create', '--name', 'backend', '--site', SITES.server, '--scope', 'write'], env).trim();
     const luister = await startLuister(bin, env);
     stops.push(() => luister.stop());
     stops.push(() => query(clickhouse.url, '', `DROP DATABASE IF EXISTS ${database}`).catch(() => {}));
@@ -172,6 +174,7 @@ export async function startEnv() {
       clickhouse: clickhouse.url,
       database,
       userAgent,
+      serverToken,
       /** The test site's URL for a variant, e.g. `url('ours', '/zoeken?q=x')`. */
       url: (variant, p = '/') => `http://${variant}.gemeente.test:${site.port}${p}`,
       /** A fresh browser context (one visitor) that answers outside links with 204 (no navigation). */

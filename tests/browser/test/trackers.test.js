@@ -248,4 +248,34 @@ describe("Matomo's own Node.js tracker (npm matomo-tracker) for server-side trac
     assert.equal(first.browser, 'Firefox');
     assert.deepEqual(errors, []);
   });
+  test('unpatched, as a back-end uses it: ua always, cip and cdt with a write token_auth', async () => {
+    const tracker = new MatomoTracker(SERVER_MATOMO_ID, `${env.luister}/matomo.php`);
+    const errors = [];
+    tracker.on('error', (e) => errors.push(e));
+    const base = 'https://server.gemeente.test';
+    const count = async () => Number((await env.query(`SELECT count() AS c FROM events WHERE site_id = '${SITES.server}'`))[0].c);
+    const before = await count();
+    // Matomo's cdt: UTC, `YYYY-MM-DD HH:MM:SS`; an hour ago.
+    const cdt = new Date(Date.now() - 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+    const token_auth = env.serverToken;
+    tracker.track({ url: `${base}/aanvraag`, ua: UA, cip: '203.0.113.5', cdt, token_auth });
+    tracker.track({ url: `${base}/aanvraag`, ua: UA, cip: '2001:db8::6', token_auth });
+    tracker.track({ url: `${base}/zonder-token`, ua: UA, cip: '203.0.113.7' });
+    const refused = new Promise((resolve) => {
+      const guessed = new MatomoTracker(SERVER_MATOMO_ID, `${env.luister}/matomo.php`);
+      guessed.on('error', resolve);
+      guessed.track({ url: `${base}/geweigerd`, ua: UA, cip: '203.0.113.8', token_auth: 'lst_not-a-token' });
+    });
+    assert.equal(await refused, 403, 'a token_auth that is no write token for the site is refused');
+
+    const rows = (await storedEvents(env, SITES.server, before + 3))
+      .filter((r) => ['/aanvraag', '/zonder-token', '/geweigerd'].includes(r.pathname));
+    assert.deepEqual(rows.map((r) => r.pathname).sort(), ['/aanvraag', '/aanvraag', '/zonder-token']);
+    assert.ok(rows.every((r) => r.browser === 'Firefox' && r.os === 'Windows'), 'ua is the visitor\'s agent: no request dropped as a bot');
+    const [claimed, now] = rows.filter((r) => r.pathname === '/aanvraag');
+    assert.notEqual(claimed.visitor_id, now.visitor_id, 'each cip is its own visitor');
+    const utc = (t) => Date.parse(`${t.replace(' ', 'T')}Z`);
+    assert.ok(utc(now.timestamp) - utc(claimed.timestamp) > 50 * 60_000, `cdt moved the first event an hour back: ${claimed.timestamp}, ${now.timestamp}`);
+    assert.deepEqual(errors, []);
+  });
 });

@@ -141,20 +141,30 @@ impl FromRequest for Caller {
             .map(|state| client_key(crate::collector::client_ip(req, state)));
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::BadRequest("server state missing".into()))?;
-            let client = client.unwrap_or_else(|| client_key(None));
-            let failures = &state.limiters.auth_failures;
-            let now = Instant::now();
-            if let Err(wait) = failures.check(&client, now) {
-                metrics::RATE_LIMITED.with_label_values(&["auth"]).inc();
-                return Err(ApiError::TooManyFailures(retry_after_secs(wait)));
-            }
-            let caller = authenticate(state.clone(), token).await;
-            if matches!(caller, Err(ApiError::Unauthorized)) {
-                let _ = failures.take(&client, 1.0, now);
-            }
-            caller
+            authenticate_client(state, client.unwrap_or_else(|| client_key(None)), token).await
         })
     }
+}
+
+/// Who `token` belongs to, with failed attempts counted per client address: after too
+/// many, every attempt from that address is refused for a while (429), so tokens cannot
+/// be guessed. Shared by the API's bearer tokens and Matomo's `token_auth`.
+pub(crate) async fn authenticate_client(
+    state: web::Data<AppState>,
+    client: std::net::IpAddr,
+    token: Option<String>,
+) -> Result<Caller, ApiError> {
+    let failures = &state.limiters.auth_failures;
+    let now = Instant::now();
+    if let Err(wait) = failures.check(&client, now) {
+        metrics::RATE_LIMITED.with_label_values(&["auth"]).inc();
+        return Err(ApiError::TooManyFailures(retry_after_secs(wait)));
+    }
+    let caller = authenticate(state.clone(), token).await;
+    if matches!(caller, Err(ApiError::Unauthorized)) {
+        let _ = failures.take(&client, 1.0, now);
+    }
+    caller
 }
 
 #[cfg(test)]

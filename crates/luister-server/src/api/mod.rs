@@ -14,6 +14,7 @@ mod manage;
 pub mod openapi;
 mod stats;
 
+pub(crate) use auth::authenticate_client;
 pub use auth::Caller;
 pub use error::ApiError;
 
