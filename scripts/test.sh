@@ -36,8 +36,8 @@ if [ -f tests/browser/package.json ]; then
     (cd tests/browser && LUISTER_BIN="$repo/target/debug/luister" npm test)
 fi
 
-echo "==> docker-compose.yml validates" >&2
-docker-compose -f docker-compose.yml config -q
+echo "==> deployment files (compose, ClickHouse config, alerts, Grafana, Dockerfile, k8s)" >&2
+bash tests/deploy/check_deploy.sh
 
 echo "==> SQL on current ClickHouse (chDB): generated query shapes" >&2
 python3 tests/chdb/check_sql.py

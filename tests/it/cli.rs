@@ -166,6 +166,20 @@ fn sites_tokens_and_import_through_the_binary() {
     let json: serde_json::Value = serde_json::from_slice(&imported.stdout).unwrap();
     assert_eq!(json["imported"], 2);
 
+    let published = cli.run(&["sites", "open-data", "enschede.nl", "on"], None);
+    assert!(
+        text(&published).contains("/open-data/enschede.nl"),
+        "{}",
+        text(&published)
+    );
+    let listed = cli.run(&["sites", "list"], None);
+    assert!(text(&listed).contains("open_data"), "{}", text(&listed));
+    let withdrawn = cli.run(&["sites", "open-data", "enschede.nl", "off"], None);
+    assert!(withdrawn.status.success(), "{}", text(&withdrawn));
+    assert!(!text(&cli.run(&["sites", "list"], None)).contains("open_data"));
+    let unknown = cli.run(&["sites", "open-data", "onbekend.nl", "on"], None);
+    assert!(!unknown.status.success() && text(&unknown).contains("onbekend.nl"));
+
     let unconfirmed = cli.run(&["sites", "remove", "enschede.nl"], None);
     assert!(!unconfirmed.status.success(), "{}", text(&unconfirmed));
     assert!(

@@ -141,6 +141,14 @@ pub enum SitesCommand {
     Add(SiteArgs),
     /// List the sites.
     List,
+    /// Turn the public monthly export of aggregated figures on or off (see docs/open-data.md).
+    OpenData {
+        /// The site's domain.
+        domain: String,
+        /// `on` publishes /open-data/DOMAIN, `off` withdraws it.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// Remove a site with its goals, saved funnels and tokens (its stored events stay until retention drops them).
     Remove {
         /// The site's domain.
@@ -176,6 +184,9 @@ pub struct SiteArgs {
     /// Months of events to keep; older ones are deleted daily (0 keeps everything).
     #[arg(long, default_value_t = 0)]
     pub retention_months: u16,
+    /// Publish aggregated monthly figures at /open-data/DOMAIN (counts under 10 visitors suppressed).
+    #[arg(long)]
+    pub open_data: bool,
 }
 
 /// Runs a parsed command line.

@@ -76,17 +76,34 @@ pub(crate) async fn sites(db: &Database, command: SitesCommand) -> anyhow::Resul
                 println!("no sites yet: add one with `luister sites add <domain>`");
             }
             for site in sites {
-                let matomo = if site.matomo_id > 0 {
+                let mut extra = if site.matomo_id > 0 {
                     format!(" matomo_id={}", site.matomo_id)
                 } else {
                     String::new()
                 };
+                if site.open_data {
+                    extra.push_str(" open_data");
+                }
                 println!(
-                    "{}\t{}\t{}{matomo}",
+                    "{}\t{}\t{}{extra}",
                     site.domain,
                     site.timezone,
                     site.salt_rotation.as_str()
                 );
+            }
+        }
+        SitesCommand::OpenData { domain, state } => {
+            let site = db.store.set_open_data(&domain, state == "on").await?;
+            audit(db, "site.open_data", &site.domain, &state).await?;
+            if site.open_data {
+                println!(
+                    "{} publishes its monthly figures at /open-data/{} (counts under {} suppressed)",
+                    site.domain,
+                    site.domain,
+                    luister_query::open_data::MIN_COUNT
+                );
+            } else {
+                println!("{} no longer publishes open data", site.domain);
             }
         }
         SitesCommand::Remove { domain, yes } => {
@@ -201,5 +218,6 @@ pub(crate) fn site_from_args(args: SiteArgs) -> anyhow::Result<Site> {
         .collect();
     site.salt_rotation = SaltRotation::parse(&args.salt_rotation).context("salt rotation")?;
     site.retention_months = args.retention_months;
+    site.open_data = args.open_data;
     Ok(site)
 }

@@ -63,6 +63,8 @@ pub struct Site {
     pub salt_rotation: SaltRotation,
     /// Months of events kept; older ones are deleted by a daily job. 0 keeps everything.
     pub retention_months: u16,
+    /// Opted in to the public monthly export of aggregated figures (`/open-data/{domain}`).
+    pub open_data: bool,
 }
 
 impl Site {
@@ -80,6 +82,7 @@ impl Site {
             extra_hosts: Vec::new(),
             salt_rotation: SaltRotation::Daily,
             retention_months: 0,
+            open_data: false,
         }
     }
 

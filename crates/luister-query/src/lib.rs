@@ -22,6 +22,7 @@ mod engine;
 mod error;
 pub mod filter;
 pub mod metric;
+pub mod open_data;
 pub mod params;
 pub mod period;
 pub mod property;

@@ -12,6 +12,7 @@ mod collector;
 mod http_guard;
 mod http_metrics;
 mod matomo;
+mod open_data;
 mod ops;
 pub mod rate_limit;
 mod server;

@@ -157,11 +157,13 @@ pub async fn start(
         );
     }
     let app_state = state.clone();
+    let open_data_cache = web::Data::new(crate::open_data::OpenDataCache::default());
     let body_limit = settings.max_event_body;
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
             .app_data(dashboard.clone())
+            .app_data(open_data_cache.clone())
             .wrap(from_fn(http_guard::guard))
             .wrap(Compress::default())
             .wrap(from_fn(http_metrics::record))
@@ -182,6 +184,7 @@ pub async fn start(
             .route("/ready", web::get().to(ops::ready))
             .route("/metrics", web::get().to(ops::metrics))
             .route("/js/{file}", web::get().to(tracker::serve))
+            .configure(crate::open_data::configure)
             .configure(crate::api::configure)
             .configure(luister_dashboard::configure)
     })

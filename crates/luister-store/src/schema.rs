@@ -329,6 +329,11 @@ pub const MIGRATIONS: &[Migration] = &[
         ORDER BY (site_id, kind, key)",
         ],
     },
+    Migration {
+        version: 12,
+        name: "open data opt-in",
+        statements: &["ALTER TABLE sites ADD COLUMN open_data UInt8 DEFAULT 0"],
+    },
 ];
 
 /// Rebuilds the visits of stored events (the sessions table is derived data).
@@ -419,6 +424,10 @@ mod tests {
         (
             11,
             "75ef584fe7fbc1b80a553b5909683199c6782cd969c562881aaa55937138f57d",
+        ),
+        (
+            12,
+            "6ce47efc45bb2d504d11fcf40cd510ac56448186e1559cf7dea5b21ebc4f7b36",
         ),
     ];
 

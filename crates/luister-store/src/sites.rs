@@ -16,6 +16,7 @@ struct SiteRow {
     deleted: u8,
     version: u64,
     retention_months: u16,
+    open_data: u8,
 }
 
 impl SiteRow {
@@ -31,6 +32,7 @@ impl SiteRow {
             deleted: deleted.into(),
             version: version_now(),
             retention_months: site.retention_months,
+            open_data: site.open_data.into(),
         }
     }
 
@@ -44,6 +46,7 @@ impl SiteRow {
             extra_hosts: self.extra_hosts,
             salt_rotation: SaltRotation::parse(&self.salt_rotation).unwrap_or_default(),
             retention_months: self.retention_months,
+            open_data: self.open_data != 0,
         }
     }
 }
@@ -144,6 +147,17 @@ impl Store {
             self.remove_site_from_tokens(&site.domain).await?;
         self.write_site(&site, true).await?;
         Ok(removal)
+    }
+
+    /// Turns the site's public open-data export on or off; the site as it is now.
+    pub async fn set_open_data(&self, domain: &str, on: bool) -> Result<Site, StoreError> {
+        let mut site = self
+            .get_site(domain)
+            .await?
+            .ok_or_else(|| StoreError::SiteNotFound(domain.into()))?;
+        site.open_data = on;
+        self.write_site(&site, false).await?;
+        Ok(site)
     }
 
     async fn write_site(&self, site: &Site, deleted: bool) -> Result<(), StoreError> {

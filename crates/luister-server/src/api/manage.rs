@@ -21,6 +21,7 @@ pub(super) struct NewSite {
     extra_hosts: Option<Vec<String>>,
     salt_rotation: Option<String>,
     retention_months: Option<u16>,
+    open_data: Option<bool>,
 }
 
 impl NewSite {
@@ -39,6 +40,7 @@ impl NewSite {
         site.matomo_id = self.matomo_id.unwrap_or(0);
         site.extra_hosts = self.extra_hosts.unwrap_or_default();
         site.retention_months = self.retention_months.unwrap_or(0);
+        site.open_data = self.open_data.unwrap_or(false);
         Ok(site)
     }
 }

@@ -418,7 +418,8 @@ fn components() -> Value {
                 "matomo_id": {"nullable": true, "type": "integer", "minimum": 0, "maximum": 4_294_967_295u64},
                 "extra_hosts": {"nullable": true, "type": "array", "items": {"type": "string", "pattern": DOMAIN_PATTERN, "maxLength": 253}},
                 "salt_rotation": {"nullable": true, "type": "string", "enum": ["daily", "weekly", null]},
-                "retention_months": {"nullable": true, "type": "integer", "minimum": 0, "maximum": 1200}}},
+                "retention_months": {"nullable": true, "type": "integer", "minimum": 0, "maximum": 1200},
+                "open_data": {"nullable": true, "type": "boolean"}}},
         }
     })
 }
