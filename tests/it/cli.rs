@@ -166,6 +166,33 @@ fn sites_tokens_and_import_through_the_binary() {
     let json: serde_json::Value = serde_json::from_slice(&imported.stdout).unwrap();
     assert_eq!(json["imported"], 2);
 
+    let log = "192.0.2.7 - - [02/Nov/2026:11:00:00 +0100] \"GET /afval HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0\"\n\
+               192.0.2.7 - - [02/Nov/2026:11:00:01 +0100] \"GET /site.css HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n";
+    let logged = cli.run(
+        &[
+            "import",
+            "--format",
+            "combined",
+            "--site",
+            "enschede.nl",
+            "-",
+            "--json",
+        ],
+        Some(log),
+    );
+    assert!(logged.status.success(), "{}", text(&logged));
+    let json: serde_json::Value = serde_json::from_slice(&logged.stdout).unwrap();
+    assert_eq!(
+        (
+            json["imported"].as_u64(),
+            json["dropped"]["not_html"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{json}"
+    );
+    let misused = cli.run(&["import", "--site", "enschede.nl", "-"], Some(""));
+    assert!(!misused.status.success() && text(&misused).contains("--format combined"));
+
     let published = cli.run(&["sites", "open-data", "enschede.nl", "on"], None);
     assert!(
         text(&published).contains("/open-data/enschede.nl"),

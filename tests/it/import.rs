@@ -208,3 +208,152 @@ async fn sessions_written_at_ingest_equal_sessions_rebuilt_from_events() {
     app.store().rebuild_sessions().await.unwrap();
     assert_eq!(visits(&app.db).await, live);
 }
+
+/// The demo history once as NDJSON and once as the access log a web server would have
+/// written of it (with the assets, redirects, errors, other methods and a crawler that
+/// such a log also holds): the same reports.
+#[tokio::test]
+async fn an_access_log_of_the_same_history_gives_the_same_reports() {
+    use luister::demo::{generate, DemoSpec};
+    use luister::import::{import, LineFormat};
+
+    let now = at("2026-11-30T12:00:00Z");
+    let app = TestApp::start(now, &[Site::new("enschede.nl"), Site::new("hengelo.nl")]).await;
+    let spec = DemoSpec {
+        domain: "enschede.nl".into(),
+        days: 7,
+        visits_per_day: 80,
+        end: now - Duration::days(1),
+        seed: 11,
+    };
+    let pageviews: Vec<_> = generate(&spec).filter(|l| l.name == "pageview").collect();
+    let ndjson: Vec<String> = pageviews
+        .iter()
+        .map(|l| serde_json::to_string(l).unwrap())
+        .collect();
+    let from_ndjson = import_ndjson(
+        &app.db.store,
+        enrichers(),
+        ndjson.join("\n").as_bytes(),
+        ImportOptions::default(),
+    )
+    .await
+    .unwrap();
+
+    // Amsterdam's winter offset, as the server's local time.
+    let offset = chrono::FixedOffset::east_opt(3600).unwrap();
+    let mut log = Vec::new();
+    let mut noise: HashMap<&str, u64> = HashMap::new();
+    for (n, l) in pageviews.iter().enumerate() {
+        let time = DateTime::parse_from_rfc3339(l.timestamp.as_str().unwrap())
+            .unwrap()
+            .with_timezone(&offset)
+            .format("%d/%b/%Y:%H:%M:%S %z");
+        let ip = l.ip.as_deref().unwrap();
+        let ua = l.user_agent.as_deref().unwrap();
+        let moved = |text: &str| text.replace("enschede.nl", "hengelo.nl");
+        let referrer = l.referrer.as_deref().map(moved).unwrap_or("-".into());
+        let path = l.url.strip_prefix("https://enschede.nl").unwrap();
+        let entry = |request: &str, status: u16, referrer: &str, ua: &str| {
+            format!("hengelo.nl:443 {ip} - - [{time}] \"{request} HTTP/1.1\" {status} 2326 \"{referrer}\" \"{ua}\"")
+        };
+        log.push(entry(
+            &format!("GET {path}"),
+            if n % 9 == 0 { 304 } else { 200 },
+            &referrer,
+            ua,
+        ));
+        let page = format!("https://hengelo.nl{path}");
+        for (every, request, status, reason) in [
+            (1, "GET /css/site.css?v=4", 200, "not_html"),
+            (3, "GET /img/logo.svg", 304, "not_html"),
+            (7, "GET /oud-adres", 301, "redirect"),
+            (11, "GET /bestaat-niet", 404, "status_4xx"),
+            (13, "POST /formulier", 200, "not_get"),
+            (17, "HEAD /", 200, "not_get"),
+            (19, "GET /", 502, "status_5xx"),
+        ] {
+            if n % every == 0 {
+                log.push(entry(request, status, &page, ua));
+                *noise.entry(reason).or_default() += 1;
+            }
+        }
+        if n % 23 == 0 {
+            let bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+            log.push(entry(&format!("GET {path}"), 200, "-", bot));
+            *noise.entry("spider").or_default() += 1;
+        }
+    }
+    let from_log = import(
+        &app.db.store,
+        enrichers(),
+        log.join("\n").as_bytes(),
+        &LineFormat::Combined { site: None },
+        ImportOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(from_log.imported, from_ndjson.imported, "{from_log:?}");
+    assert_eq!(from_log.malformed, 0, "{from_log:?}");
+    for (reason, count) in &noise {
+        let dropped: u64 = from_log
+            .dropped
+            .iter()
+            .filter(|(r, _)| r.starts_with(reason))
+            .map(|(r, c)| c - from_ndjson.dropped.get(r).copied().unwrap_or(0))
+            .sum();
+        assert_eq!(dropped, *count, "{reason}: {from_log:?}");
+    }
+
+    let range = "period=custom&date=2026-11-22,2026-11-29";
+    let app = &app;
+    let ask = |site: &str, path: &str| {
+        let url = format!(
+            "{path}{}site_id={site}&{range}",
+            if path.contains('?') { "&" } else { "?" }
+        );
+        async move {
+            app.call(reqwest::Method::GET, Some("test-admin-token"), &url, None)
+                .await
+        }
+    };
+    let reports = [
+        "/api/v1/stats/aggregate?metrics=visitors,visits,pageviews,bounce_rate,visit_duration,views_per_visit",
+        "/api/v1/stats/breakdown?property=event:page&metrics=visitors,pageviews,bounce_rate&limit=100",
+        "/api/v1/stats/breakdown?property=visit:entry_page&metrics=visitors,visits&limit=100",
+        "/api/v1/stats/breakdown?property=visit:source&metrics=visitors,visits&limit=100",
+        "/api/v1/stats/breakdown?property=visit:browser&metrics=visitors&limit=100",
+        "/api/v1/stats/breakdown?property=visit:country&metrics=visitors&limit=100",
+        "/api/v1/stats/timeseries?metrics=visitors,pageviews&interval=date",
+    ];
+    for report in reports {
+        let (a_status, a) = ask("enschede.nl", report).await;
+        let (b_status, b) = ask("hengelo.nl", report).await;
+        assert_eq!((a_status, b_status), (200, 200), "{report}: {a} {b}");
+        assert_eq!(a, b, "{report}");
+    }
+    let (_, visitors) = ask("hengelo.nl", reports[0]).await;
+    assert!(
+        visitors["results"]["visitors"]["value"].as_u64().unwrap() > 300,
+        "{visitors}"
+    );
+    // Site search: the terms and how often; result counts are not in a log.
+    let terms = |body: Value| -> Vec<(String, u64, u64)> {
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["term"].as_str().unwrap().to_string(),
+                    r["searches"].as_u64().unwrap(),
+                    r["visitors"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (_, a) = ask("enschede.nl", "/api/v1/search/terms?limit=100").await;
+    let (_, b) = ask("hengelo.nl", "/api/v1/search/terms?limit=100").await;
+    assert!(!terms(a.clone()).is_empty());
+    assert_eq!(terms(a), terms(b));
+}

@@ -1,9 +1,11 @@
-//! `luister import`: historical events from NDJSON through the same stages as live
-//! events (decode → validate → enrich → sessionize → store), with the file's timestamps.
+//! `luister import`: historical events from NDJSON, or page views from a web server's
+//! access log, through the same stages as live events (decode → validate → enrich →
+//! sessionize → store), with the file's timestamps.
 //!
 //! Salts are throwaway, one per UTC day (or week) present in the file, so imported
 //! history counts visitors exactly as live collection would have.
 
+use luister_ingest::access_log::{self, Skip};
 pub use luister_ingest::import_line::{decode_import_line, ImportLine};
 use luister_ingest::pipeline::Enrichers;
 use luister_ingest::salts::EphemeralSalts;
@@ -52,16 +54,44 @@ pub struct ImportOptions {
     pub anonymize_ip: bool,
 }
 
-/// Imports every line of `input` for the sites known to `store`.
+/// What the lines of an import are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineFormat {
+    /// One JSON object a line ([`ImportLine`]).
+    Ndjson,
+    /// A combined access log; `site` names the site when the log has no virtual host
+    /// column (and overrides it when it has one).
+    Combined { site: Option<String> },
+}
+
+/// Imports every line of `input` (NDJSON) for the sites known to `store`.
 pub async fn import_ndjson(
     store: &Store,
     enrichers: Arc<Enrichers>,
     input: impl BufRead,
     options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
+    import(store, enrichers, input, &LineFormat::Ndjson, options).await
+}
+
+/// Imports every line of `input`, read as `format`, for the sites known to `store`.
+pub async fn import(
+    store: &Store,
+    enrichers: Arc<Enrichers>,
+    input: impl BufRead,
+    format: &LineFormat,
+    options: ImportOptions,
+) -> Result<ImportReport, ImportError> {
     let sites = Arc::new(SiteRegistry::new(store.list_sites().await?));
+    if let LineFormat::Combined { site: Some(domain) } = format {
+        if sites.get(domain).is_none() {
+            return Err(ImportError::Store(StoreError::SiteNotFound(domain.clone())));
+        }
+    }
+    // An access log line without a User-Agent is a script, not a person; an NDJSON
+    // export may simply not have kept the agent.
     let pipeline = Pipeline::new(sites, Arc::new(EphemeralSalts::default()), enrichers)
-        .accept_missing_user_agent(true)
+        .accept_missing_user_agent(*format == LineFormat::Ndjson)
         .anonymize_ip(options.anonymize_ip);
     let mut report = ImportReport::default();
     let mut batch = Batch::default();
@@ -77,7 +107,7 @@ pub async fn import_ndjson(
             continue;
         }
         report.lines += 1;
-        match process_line(&pipeline, &line) {
+        match process_line(&pipeline, format, &line) {
             Ok(processed) => {
                 for p in processed {
                     batch.events.push(p.event);
@@ -142,8 +172,19 @@ async fn store_batch(
 }
 
 /// One line → processed events, through the live decoder so both paths read events alike.
-fn process_line(pipeline: &Pipeline, line: &str) -> Result<Vec<Processed>, LineOutcome> {
-    let raws = decode_import_line(line).map_err(LineOutcome::Malformed)?;
+fn process_line(
+    pipeline: &Pipeline,
+    format: &LineFormat,
+    line: &str,
+) -> Result<Vec<Processed>, LineOutcome> {
+    let raws = match format {
+        LineFormat::Ndjson => decode_import_line(line).map_err(LineOutcome::Malformed)?,
+        LineFormat::Combined { site } => match access_log::decode_line(line, site.as_deref()) {
+            Ok(raw) => vec![raw],
+            Err(Skip::Malformed(why)) => return Err(LineOutcome::Malformed(why)),
+            Err(skip) => return Err(LineOutcome::Dropped(skip.reason())),
+        },
+    };
     let mut records = Vec::with_capacity(raws.len());
     for raw in &raws {
         match pipeline.process(raw) {

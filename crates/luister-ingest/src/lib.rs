@@ -4,6 +4,7 @@
 //!
 //! [`EventRecord`]: luister_model::EventRecord
 
+pub mod access_log;
 pub mod decode;
 pub mod enrich;
 pub mod import_line;

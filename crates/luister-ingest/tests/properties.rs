@@ -2,6 +2,7 @@
 //! panics, and scrubbing personal data is idempotent (so it leaves no match behind).
 
 use chrono::{DateTime, Utc};
+use luister_ingest::access_log;
 use luister_ingest::decode::{decode_plausible, RequestContext};
 use luister_ingest::enrich::pii::{normalize_search_term, scrub};
 use luister_ingest::matomo::{decode_matomo, decode_matomo_bulk};
@@ -89,5 +90,15 @@ proptest! {
         let _ = decode_matomo_bulk(body.as_bytes(), &ctx(), &sites);
         let bulk = serde_json::json!({"requests": [format!("?idsite=1&rec=1&{query}"), {"idsite": 1, "rec": 1, "url": query}]});
         let _ = decode_matomo_bulk(bulk.to_string().as_bytes(), &ctx(), &sites);
+    }
+
+    #[test]
+    fn access_log_lines_never_panic(
+        head in "[a-z.:0-9 -]{0,30}", request in any::<String>(), tail in any::<String>(), status in 0u32..1000
+    ) {
+        let line = format!("{head} 203.0.113.9 - - [02/Nov/2026:10:15:00 +0100] \"{request}\" {status} 1 \"{tail}\" \"{tail}\"");
+        let _ = access_log::decode_line(&line, Some("enschede.nl"));
+        let _ = access_log::decode_line(&line, None);
+        let _ = access_log::parse_line(&tail);
     }
 }
