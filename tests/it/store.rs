@@ -68,6 +68,42 @@ async fn salts_are_shared_and_old_ones_deleted() {
     assert_eq!(left, vec![day(28), day(29), day(23)]);
 }
 
+/// Two collectors that start together may each write a salt for the same day: every
+/// reader must pick the same one, the oldest, or one visitor gets two ids.
+#[tokio::test]
+async fn a_raced_salt_resolves_to_the_oldest_everywhere() {
+    let db = TestDb::new().await;
+    let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+    let first = db.store.ensure_salt("daily", day).await.unwrap();
+    let later = first.created_ns + 1_000_000;
+    db.store
+        .client()
+        .query(&format!(
+            "INSERT INTO salts (rotation, period_start, k0, k1, created_ns) VALUES ('daily', '2026-11-27', 1, 2, {later})"
+        ))
+        .execute()
+        .await
+        .unwrap();
+    let earlier = first.created_ns - 1_000_000;
+    db.store
+        .client()
+        .query(&format!(
+            "INSERT INTO salts (rotation, period_start, k0, k1, created_ns) VALUES ('daily', '2026-11-27', 3, 4, {earlier})"
+        ))
+        .execute()
+        .await
+        .unwrap();
+    let listed = db.store.list_salts().await.unwrap();
+    assert_eq!(listed.len(), 1, "one salt per day");
+    let ensured = db.store.ensure_salt("daily", day).await.unwrap();
+    assert_eq!((listed[0].k0, listed[0].k1), (3, 4), "the oldest row wins");
+    assert_eq!(
+        (ensured.k0, ensured.k1),
+        (3, 4),
+        "ensure_salt agrees with the list"
+    );
+}
+
 fn record(event_id: u64, timestamp: u32) -> EventRecord {
     EventRecord {
         site_id: "enschede.nl".into(),

@@ -113,13 +113,19 @@ impl Store {
         Ok(old.len())
     }
 
-    /// Every salt still stored; what a test or an audit checks.
+    /// The salt of every stored period, one each: when collectors raced to create one,
+    /// the oldest row, the one [`Store::ensure_salt`] agrees on. Every collector must
+    /// pick the same, or one visitor gets two ids.
     pub async fn list_salts(&self) -> Result<Vec<SaltRow>, StoreError> {
-        Ok(self
+        let mut rows: Vec<SaltRow> = self
             .client
-            .query("SELECT ?fields FROM salts ORDER BY rotation, period_start, created_ns")
+            .query("SELECT ?fields FROM salts ORDER BY rotation, period_start, created_ns, k0")
             .fetch_all()
-            .await?)
+            .await?;
+        rows.dedup_by(|later, first| {
+            (later.rotation == first.rotation) && (later.period_start == first.period_start)
+        });
+        Ok(rows)
     }
 }
 
