@@ -12,6 +12,7 @@ mod hardening;
 mod impact;
 mod import;
 mod matomo;
+mod network;
 mod open_data;
 mod query_api;
 mod query_engagement;

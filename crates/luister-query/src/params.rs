@@ -380,6 +380,31 @@ pub fn search_terms(
     })
 }
 
+/// `GET /api/v1/network/flows`: `sites` in the order asked, the range in the first one's
+/// time zone.
+pub fn network_flows(
+    sites: Vec<Site>,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> Result<FlowsQuery, QueryError> {
+    let first = sites
+        .first()
+        .cloned()
+        .ok_or_else(|| QueryError::param("site_id", "missing; give the network's sites"))?;
+    let (_, scope) = scope(first, params, now)?;
+    if !scope.filters.is_empty() {
+        return Err(QueryError::param(
+            "filters",
+            "not supported by network flows",
+        ));
+    }
+    Ok(FlowsQuery {
+        scope,
+        sites,
+        pagination: pagination(params)?,
+    })
+}
+
 /// `GET /api/v1/search/after`.
 pub fn search_after(
     site: Site,

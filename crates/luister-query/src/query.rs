@@ -212,6 +212,16 @@ pub enum SearchReport {
     New,
 }
 
+/// Which sites of a partner network send visitors to which pages of the others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowsQuery {
+    /// The range, in the first site's time zone.
+    pub scope: Scope,
+    /// Every site of the network, the first one included.
+    pub sites: Vec<Site>,
+    pub pagination: Pagination,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchTermsQuery {
     pub scope: Scope,

@@ -158,6 +158,22 @@ pub struct FunnelResult {
     pub breakdown: Option<Vec<FunnelBreakdownRow>>,
 }
 
+/// Pageviews on `to`'s page `page` referred from a page of `from`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flow {
+    pub from: String,
+    pub to: String,
+    pub page: String,
+    pub visitors: u64,
+    pub visits: u64,
+    pub pageviews: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowsResult {
+    pub results: Vec<Flow>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchTermResult {
     pub term: String,

@@ -7,6 +7,7 @@
 mod funnel;
 mod goals;
 mod impact;
+mod network;
 mod rollup;
 mod search;
 mod stats;

@@ -14,6 +14,7 @@ pub(crate) mod filters;
 pub mod funnel;
 pub mod goals;
 pub mod impact;
+pub mod network;
 pub mod rollup;
 pub(crate) mod scope;
 pub mod search;

@@ -43,6 +43,12 @@ pub fn routes() -> Vec<(&'static str, &'static str, Route)> {
         ("get", "/stats/timeseries", web::get().to(stats::timeseries)),
         ("get", "/stats/breakdown", web::get().to(stats::breakdown)),
         ("get", "/search/terms", web::get().to(stats::search_terms)),
+        ("get", "/network/flows", web::get().to(stats::network_flows)),
+        (
+            "get",
+            "/network/aggregate",
+            web::get().to(stats::network_aggregate),
+        ),
         (
             "get",
             "/search/zero-results",

@@ -236,7 +236,29 @@ fn report_paths() -> Value {
     let report = |s| {
         op(s, terms.clone(), None, ("200", response("{\"results\": [{term, searches, visitors, zero_results, zero_result_rate, exit_rate, refinement_rate, change?}]}", obj())))
     };
+    let network_sites = typed(
+        "site_id",
+        "query",
+        true,
+        "the network's sites, comma-separated (2 to 20), e.g. enschede.nl,voedselbank-enschede.nl",
+        json!({"type": "string", "pattern": "^[a-z0-9-]+(\\.[a-z0-9-]+)+(,[a-z0-9-]+(\\.[a-z0-9-]+)+){1,19}$"}),
+    );
+    let mut flows = vec![network_sites.clone()];
+    flows.extend(
+        period_params()
+            .into_iter()
+            .skip(1)
+            .filter(|p| p["name"] != "filters"),
+    );
+    let mut combined = vec![network_sites];
+    combined.extend(period_params().into_iter().skip(1));
+    combined.push(metrics_param("as in /stats/aggregate (default visitors)"));
+    flows.extend(paging());
     json!({
+        "/network/flows": {"get": op("pageviews on one site of a network referred from another, by page", flows, None,
+            ("200", response("{\"results\": [{from, to, page, visitors, visits, pageviews}]}", obj())))},
+        "/network/aggregate": {"get": op("the aggregate of each site of a network, side by side", combined, None,
+            ("200", response("{\"results\": [{site_id, results: {metric: {value}}}]}", obj())))},
         "/search/terms": {"get": report("site-search terms")},
         "/search/zero-results": {"get": report("terms with searches that found nothing")},
         "/search/new": {"get": report("terms not searched in the previous period")},

@@ -176,3 +176,68 @@ pub(super) async fn saved_funnel(
     let query = params::funnel(site, &definition, &q, state.clock.now())?;
     Ok(HttpResponse::Ok().json(engine(&state).funnel(&query).await?))
 }
+
+/// Most sites one network request may name.
+const MAX_NETWORK_SITES: usize = 20;
+
+/// The sites of `site_id=a.nl,b.nl,…` (2 to [`MAX_NETWORK_SITES`]), each one the caller
+/// may read; any other is reported as not found.
+async fn network_sites(
+    state: &AppState,
+    caller: &Caller,
+    q: &Params,
+) -> Result<Vec<luister_model::Site>, ApiError> {
+    let mut domains: Vec<&str> = Vec::new();
+    for domain in q
+        .get("site_id")
+        .map(String::as_str)
+        .unwrap_or("")
+        .split(',')
+    {
+        let domain = domain.trim();
+        if !domain.is_empty() && !domains.contains(&domain) {
+            domains.push(domain);
+        }
+    }
+    if !(2..=MAX_NETWORK_SITES).contains(&domains.len()) {
+        let why = format!("give 2 to {MAX_NETWORK_SITES} sites, comma-separated");
+        return Err(luister_query::QueryError::param("site_id", why).into());
+    }
+    let mut sites = Vec::with_capacity(domains.len());
+    for domain in domains {
+        sites.push(caller.site(state, Some(domain)).await?);
+    }
+    Ok(sites)
+}
+
+/// `GET /api/v1/network/flows?site_id=gemeente.nl,voedselbank.nl,…`: pageviews on one
+/// site of the network referred from a page of another, by page, both ways.
+pub(super) async fn network_flows(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    let sites = network_sites(&state, &caller, &q).await?;
+    let query = params::network_flows(sites, &q, state.clock.now())?;
+    Ok(HttpResponse::Ok().json(engine(&state).network_flows(&query).await?))
+}
+
+/// `GET /api/v1/network/aggregate?site_id=…&metrics=…`: the aggregate of each site of
+/// the network side by side (`{"results": [{"site_id", "results": {metric: {value}}}]}`).
+/// Visitor ids differ per site, so the sites' visitors are not added up.
+pub(super) async fn network_aggregate(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: Query,
+) -> Result<HttpResponse, ApiError> {
+    let sites = network_sites(&state, &caller, &q).await?;
+    let mut results = Vec::with_capacity(sites.len());
+    for site in sites {
+        let domain = site.domain.clone();
+        let query = params::aggregate(site, &q, state.clock.now())?;
+        let answer = serde_json::to_value(engine(&state).aggregate(&query).await?)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        results.push(serde_json::json!({"site_id": domain, "results": answer["results"]}));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "results": results })))
+}
