@@ -25,21 +25,70 @@ enum Who {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Needs {
     Nothing,
+    /// Any valid token (the answer holds what that token may see).
+    AnyToken,
     ReadA,
     WriteA,
     Admin,
+    /// Admin only, and then this answer (a request Luister refuses with its reason).
+    AdminAnswers(u16),
+    /// Reading both A and B (a partner network): no caller but the admin reads both.
+    ReadAandB,
 }
 
 fn expected(needs: Needs, who: Who) -> u16 {
     match (needs, who) {
         (Needs::Nothing, _) => 200,
         (_, Who::Anonymous) => 401,
+        (Needs::AnyToken, _) => 200,
+        (Needs::AdminAnswers(status), Who::Admin) => status,
+        (Needs::AdminAnswers(_), _) => 403,
+        (Needs::ReadAandB, Who::Admin) => 200,
+        (Needs::ReadAandB, _) => 404,
         (_, Who::Admin) => 200,
         (Needs::Admin, _) => 403,
         // Another site's data does not exist for this caller.
         (_, Who::TokenOfB) => 404,
         (Needs::WriteA, Who::ReadA) => 403,
         _ => 200,
+    }
+}
+
+/// A request for a route of Plausible's Sites API, whose paths are under `/api/v1/sites`.
+fn plausible_request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs) {
+    match (method, path) {
+        ("get", "/sites") => (path.into(), None, Needs::AnyToken),
+        ("post", "/sites") => (
+            path.into(),
+            Some(json!({"domain": format!("p{}", ids.new_site)})),
+            Needs::Admin,
+        ),
+        ("get", "/sites/goals") => (format!("{path}?site_id={A}"), None, Needs::ReadA),
+        ("put", "/sites/goals") => (
+            path.into(),
+            Some(json!({"site_id": A, "goal_type": "event", "event_name": "matrix"})),
+            Needs::WriteA,
+        ),
+        ("delete", "/sites/goals/{goal_id}") => (
+            format!("/sites/goals/{}", ids.second_goal),
+            Some(json!({"site_id": A})),
+            Needs::WriteA,
+        ),
+        ("put", "/sites/shared-links") => (
+            path.into(),
+            Some(json!({"site_id": A, "name": "matrix"})),
+            Needs::Admin,
+        ),
+        ("get", "/sites/{site_id}") => (format!("/sites/{A}"), None, Needs::ReadA),
+        ("put", "/sites/{site_id}") => (
+            format!("/sites/{A}"),
+            Some(json!({"domain": "x.nl"})),
+            Needs::AdminAnswers(400),
+        ),
+        ("delete", "/sites/{site_id}") => {
+            (format!("/sites/p{}", ids.doomed_site), None, Needs::Admin)
+        }
+        _ => panic!("{method} {path} is not in the access matrix: add it with what it needs"),
     }
 }
 
@@ -147,6 +196,9 @@ fn request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs
             Some(json!({"weeks": 4, "start_date": "2026-01-05"})),
             Needs::WriteA,
         ),
+        ("get", "/network/flows" | "/network/aggregate") => {
+            (format!("{path}?site_id={A},{B}&period=day&date=2026-11-02"), None, Needs::ReadAandB)
+        }
         ("get", "/alerts") => (format!("{path}?site_id={A}&date=2026-11-01"), None, Needs::ReadA),
         ("get", "/actions/{id}/impact") => (
             format!("/actions/{}/impact?before_days=7&after_days=7", ids.action),
@@ -160,6 +212,7 @@ fn request(method: &str, path: &str, ids: &Ids) -> (String, Option<Value>, Needs
 /// Things a call may use up (a delete), made fresh for every caller.
 struct Ids {
     goal: String,
+    second_goal: String,
     funnel: String,
     action: String,
     doomed_action: String,
@@ -179,6 +232,10 @@ async fn fresh_ids(app: &TestApp, n: usize) -> Ids {
             value_cents: 0,
             minutes_saved: 0.0,
         })
+        .await
+        .unwrap();
+    let second_goal = store
+        .add_goal(&luister_store::Goal::event(A, &format!("tweede doel{n}")))
         .await
         .unwrap();
     let funnel = store
@@ -209,12 +266,12 @@ async fn fresh_ids(app: &TestApp, n: usize) -> Ids {
         .unwrap();
     let doomed_action = store.put_action(&action(format!("weg {n}"))).await.unwrap();
     let doomed_site = format!("weg{n}.nl");
-    store
-        .add_site(&Site::new(doomed_site.clone()))
-        .await
-        .unwrap();
+    for domain in [doomed_site.clone(), format!("p{doomed_site}")] {
+        store.add_site(&Site::new(domain)).await.unwrap();
+    }
     Ids {
         goal: goal.id,
+        second_goal: second_goal.id,
         funnel: funnel.id,
         action: kept.id,
         doomed_action: doomed_action.id,
@@ -256,9 +313,17 @@ async fn every_route_answers_each_caller_as_designed() {
     for (n, (who, token)) in callers.into_iter().enumerate() {
         let ids = fresh_ids(&app, n).await;
         for (full, operations) in doc["paths"].as_object().unwrap() {
-            let path = full.strip_prefix(luister_server::api::PREFIX).unwrap();
+            let own = luister_server::api::LUISTER_PREFIX;
+            let (prefix, path) = match full.strip_prefix(own) {
+                Some(path) => (own, path),
+                None => (prefix, full.strip_prefix(prefix).unwrap()),
+            };
             for method in operations.as_object().unwrap().keys() {
-                let (target, body, needs) = request(method, path, &ids);
+                let (target, body, needs) = if prefix == own || !path.starts_with("/sites") {
+                    request(method, path, &ids)
+                } else {
+                    plausible_request(method, path, &ids)
+                };
                 let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
                 let (status, answer) = app
                     .call(http_method, token, &format!("{prefix}{target}"), body)

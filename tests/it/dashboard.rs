@@ -737,7 +737,7 @@ async fn roles_decide_what_a_user_may_see_and_change() {
     assert!(saved.location().contains("/trechters?funnel="));
     let shown = analyst.get(saved.location()).await;
     assert!(shown.body.contains("Zoeken naar aanvraag") && shown.body.contains("funnel-steps"));
-    let audit = api(&f.app, "/api/v1/audit").await;
+    let audit = api(&f.app, "/api/luister/v1/audit").await;
     assert!(
         audit.to_string().contains("user analist@enschede.nl"),
         "{audit}"
@@ -1442,7 +1442,11 @@ async fn actions_are_added_measured_and_marked_in_the_dashboard() {
         .await;
     assert_eq!(status.status, 303);
     assert_eq!(
-        api(&f.app, &format!("/api/v1/sites/{SITE}/actions/{id}")).await["status"],
+        api(
+            &f.app,
+            &format!("/api/luister/v1/sites/{SITE}/actions/{id}")
+        )
+        .await["status"],
         "active"
     );
     let deleted = analyst

@@ -81,9 +81,9 @@ async fn compressed_bodies_are_refused_before_they_are_inflated() {
         "/matomo.php",
         "/piwik.php",
         "/api/v1/funnels/query",
-        "/api/v1/sites",
-        "/api/v1/sites/enschede.nl/goals",
-        "/api/v1/sites/enschede.nl/funnels",
+        "/api/luister/v1/sites",
+        "/api/luister/v1/sites/enschede.nl/goals",
+        "/api/luister/v1/sites/enschede.nl/funnels",
     ];
     let bombs = bombs();
     for (_, body) in &bombs {
@@ -424,8 +424,8 @@ async fn tokens_act_only_within_their_scope() {
         .unwrap();
     let goal = json!({"event_name": "Aanvraag", "value_eur": 1_000_000});
     let funnel = json!({"name": "f", "steps": [{"page": "/"}, {"event": "Aanvraag"}]});
-    let goals = "/api/v1/sites/enschede.nl/goals";
-    let funnels = "/api/v1/sites/enschede.nl/funnels";
+    let goals = "/api/luister/v1/sites/enschede.nl/goals";
+    let funnels = "/api/luister/v1/sites/enschede.nl/funnels";
     let (status, body) = app
         .call(Method::POST, Some(&read), goals, Some(goal.clone()))
         .await;
@@ -462,7 +462,7 @@ async fn tokens_act_only_within_their_scope() {
         201
     );
     assert_eq!(
-        app.call(Method::GET, Some(&write), "/api/v1/sites", None)
+        app.call(Method::GET, Some(&write), "/api/luister/v1/sites", None)
             .await
             .0,
         403
@@ -492,7 +492,7 @@ async fn goals_and_saved_funnels_are_capped_and_reports_keep_working() {
             .await
             .unwrap();
     }
-    let goals = "/api/v1/sites/enschede.nl/goals";
+    let goals = "/api/luister/v1/sites/enschede.nl/goals";
     let (status, body) = app
         .call(
             Method::POST,
@@ -526,7 +526,7 @@ async fn goals_and_saved_funnels_are_capped_and_reports_keep_working() {
     assert_eq!(status, 200, "{body}");
 
     let funnel = json!({"name": "f", "steps": [{"page": "/"}, {"event": "Aanvraag"}]});
-    let funnels = "/api/v1/sites/enschede.nl/funnels";
+    let funnels = "/api/luister/v1/sites/enschede.nl/funnels";
     for _ in 0..luister_store::MAX_FUNNELS_PER_SITE {
         assert_eq!(
             app.call(Method::POST, Some(ADMIN), funnels, Some(funnel.clone()))
@@ -557,7 +557,7 @@ async fn removing_a_site_removes_its_goals_funnels_and_tokens() {
         )
         .await
         .unwrap();
-    let goals = "/api/v1/sites/enschede.nl/goals";
+    let goals = "/api/luister/v1/sites/enschede.nl/goals";
     assert_eq!(
         app.call(
             Method::POST,
@@ -574,7 +574,7 @@ async fn removing_a_site_removes_its_goals_funnels_and_tokens() {
         app.call(
             Method::POST,
             Some(&only),
-            "/api/v1/sites/enschede.nl/funnels",
+            "/api/luister/v1/sites/enschede.nl/funnels",
             Some(funnel)
         )
         .await
@@ -585,7 +585,7 @@ async fn removing_a_site_removes_its_goals_funnels_and_tokens() {
         .call(
             Method::DELETE,
             Some(ADMIN),
-            "/api/v1/sites/enschede.nl",
+            "/api/luister/v1/sites/enschede.nl",
             None,
         )
         .await;
@@ -598,7 +598,7 @@ async fn removing_a_site_removes_its_goals_funnels_and_tokens() {
         .call(
             Method::POST,
             Some(ADMIN),
-            "/api/v1/sites",
+            "/api/luister/v1/sites",
             Some(json!({"domain": SITE})),
         )
         .await;
@@ -609,7 +609,7 @@ async fn removing_a_site_removes_its_goals_funnels_and_tokens() {
         .call(
             Method::GET,
             Some(ADMIN),
-            "/api/v1/sites/enschede.nl/funnels",
+            "/api/luister/v1/sites/enschede.nl/funnels",
             None,
         )
         .await;
@@ -620,7 +620,7 @@ async fn removing_a_site_removes_its_goals_funnels_and_tokens() {
         app.call(
             Method::GET,
             Some(&both),
-            "/api/v1/sites/hoorn.nl/goals",
+            "/api/luister/v1/sites/hoorn.nl/goals",
             None
         )
         .await
@@ -676,7 +676,7 @@ async fn answers_carry_security_headers_and_api_answers_are_not_cached() {
     let app = app().await;
     let api = app
         .http
-        .get(format!("{}/api/v1/sites", app.base))
+        .get(format!("{}/api/luister/v1/sites", app.base))
         .bearer_auth(ADMIN)
         .send()
         .await
@@ -929,7 +929,7 @@ async fn clients_sites_and_failed_sign_ins_are_rate_limited() {
 #[tokio::test]
 async fn admin_changes_are_in_the_audit_log() {
     let app = app().await;
-    let goals = "/api/v1/sites/enschede.nl/goals";
+    let goals = "/api/luister/v1/sites/enschede.nl/goals";
     let (_, goal) = app
         .call(
             Method::POST,
@@ -956,11 +956,16 @@ async fn admin_changes_are_in_the_audit_log() {
         204
     );
     let (_, removed) = app
-        .call(Method::DELETE, Some(ADMIN), "/api/v1/sites/hoorn.nl", None)
+        .call(
+            Method::DELETE,
+            Some(ADMIN),
+            "/api/luister/v1/sites/hoorn.nl",
+            None,
+        )
         .await;
     assert_eq!(removed["removed"], "hoorn.nl");
     let (status, log) = app
-        .call(Method::GET, Some(ADMIN), "/api/v1/audit", None)
+        .call(Method::GET, Some(ADMIN), "/api/luister/v1/audit", None)
         .await;
     assert_eq!(status, 200, "{log}");
     let entries: Vec<(String, String, String)> = log
@@ -1002,13 +1007,13 @@ async fn admin_changes_are_in_the_audit_log() {
         .call(
             Method::GET,
             Some(ADMIN),
-            "/api/v1/audit?site_id=hoorn.nl",
+            "/api/luister/v1/audit?site_id=hoorn.nl",
             None,
         )
         .await;
     assert_eq!(only_hoorn.as_array().unwrap().len(), 1);
     assert_eq!(
-        app.call(Method::GET, Some(&writer), "/api/v1/audit", None)
+        app.call(Method::GET, Some(&writer), "/api/luister/v1/audit", None)
             .await
             .0,
         403

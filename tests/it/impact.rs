@@ -103,7 +103,7 @@ async fn action(app: &TestApp, site: &str, target: Value, control: Option<Value>
     let created = call(
         app,
         Method::POST,
-        &format!("/api/v1/sites/{site}/actions"),
+        &format!("/api/luister/v1/sites/{site}/actions"),
         Some(body),
     )
     .await;
@@ -212,7 +212,7 @@ async fn small_steps_add_up_with_their_uncertainty() {
     let s = call(
         &app,
         Method::GET,
-        &format!("/api/v1/sites/{EFFECT}/impact/summary?from=2026-10-01&to=2026-11-30"),
+        &format!("/api/luister/v1/sites/{EFFECT}/impact/summary?from=2026-10-01&to=2026-11-30"),
         None,
     )
     .await;
@@ -241,7 +241,7 @@ async fn small_steps_add_up_with_their_uncertainty() {
     let none = call(
         &app,
         Method::GET,
-        &format!("/api/v1/sites/{EFFECT}/impact/summary?from=2025-01-01&to=2025-12-31"),
+        &format!("/api/luister/v1/sites/{EFFECT}/impact/summary?from=2025-01-01&to=2025-12-31"),
         None,
     )
     .await;
@@ -284,7 +284,7 @@ async fn a_bounce_rate_target_counts_visits_and_bounces_exactly() {
     );
     close(&r["p_value"], 0.0003316607964127662, "p");
     let (status, answer) = app
-        .call(Method::POST, Some(ADMIN), &format!("/api/v1/sites/{EFFECT}/actions"),
+        .call(Method::POST, Some(ADMIN), &format!("/api/luister/v1/sites/{EFFECT}/actions"),
               Some(json!({"title": "x", "start_date": "2026-11-02", "target": {"type": "metric", "metric": "bounce_rate", "filters": "event:page==/"}})))
         .await;
     assert_eq!(status, 400, "{answer}");
@@ -349,7 +349,7 @@ async fn actions_are_managed_and_warn_about_their_windows() {
     let list = call(
         &app,
         Method::GET,
-        &format!("/api/v1/sites/{EFFECT}/actions"),
+        &format!("/api/luister/v1/sites/{EFFECT}/actions"),
         None,
     )
     .await;
@@ -357,7 +357,7 @@ async fn actions_are_managed_and_warn_about_their_windows() {
     let patched = call(
         &app,
         Method::PATCH,
-        &format!("/api/v1/sites/{EFFECT}/actions/{id}"),
+        &format!("/api/luister/v1/sites/{EFFECT}/actions/{id}"),
         Some(json!({"title": "Nieuwe tekst", "status": "active"})),
     )
     .await;
@@ -424,7 +424,7 @@ async fn actions_are_managed_and_warn_about_their_windows() {
             .call(
                 Method::POST,
                 Some(ADMIN),
-                &format!("/api/v1/sites/{EFFECT}/actions"),
+                &format!("/api/luister/v1/sites/{EFFECT}/actions"),
                 Some(body),
             )
             .await;
@@ -444,7 +444,7 @@ async fn actions_are_managed_and_warn_about_their_windows() {
         .call(
             Method::DELETE,
             Some(ADMIN),
-            &format!("/api/v1/sites/{EFFECT}/actions/{id}"),
+            &format!("/api/luister/v1/sites/{EFFECT}/actions/{id}"),
             None,
         )
         .await;
@@ -468,7 +468,7 @@ async fn the_cycle_report_compares_with_the_cycle_before() {
     call(
         &app,
         Method::PUT,
-        &format!("/api/v1/sites/{EFFECT}/cycle"),
+        &format!("/api/luister/v1/sites/{EFFECT}/cycle"),
         Some(json!({"weeks": 4, "start_date": "2026-10-05"})),
     )
     .await;

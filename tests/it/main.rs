@@ -14,6 +14,7 @@ mod import;
 mod matomo;
 mod network;
 mod open_data;
+mod plausible_sites;
 mod query_api;
 mod query_engagement;
 mod query_fixture;

@@ -98,14 +98,17 @@ async fn tokens_are_required_and_scoped_to_their_sites() {
         .0,
         200
     );
-    assert_eq!(get(&app, Some(&token), "/api/v1/sites").await.0, 403);
+    assert_eq!(
+        get(&app, Some(&token), "/api/luister/v1/sites").await.0,
+        403
+    );
     // Another site's saved funnel and goals are invisible to this token.
     let funnel = json!({"name": "x", "steps": [{"page": "/"}, {"event": "y"}]});
     let (status, saved) = call(
         &app,
         Method::POST,
         Some(ADMIN),
-        "/api/v1/sites/hoorn.nl/funnels",
+        "/api/luister/v1/sites/hoorn.nl/funnels",
         Some(funnel),
     )
     .await;
@@ -124,7 +127,7 @@ async fn tokens_are_required_and_scoped_to_their_sites() {
         200
     );
     assert_eq!(
-        get(&app, Some(&token), "/api/v1/sites/hoorn.nl/goals")
+        get(&app, Some(&token), "/api/luister/v1/sites/hoorn.nl/goals")
             .await
             .0,
         404
@@ -228,10 +231,9 @@ async fn every_route_answers_and_is_described() {
     assert_eq!(doc["openapi"], "3.0.3");
     let routes = luister_server::api::routes();
     for (method, path, _) in &routes {
-        let full = format!("{}{path}", luister_server::api::PREFIX);
         assert!(
-            doc["paths"][&full][*method].is_object(),
-            "{method} {full} missing from openapi.json"
+            doc["paths"][path][*method].is_object(),
+            "{method} {path} missing from openapi.json"
         );
     }
     let described: usize = doc["paths"]
@@ -247,7 +249,7 @@ async fn every_route_answers_and_is_described() {
         &app,
         Method::POST,
         a,
-        "/api/v1/sites",
+        "/api/luister/v1/sites",
         Some(json!({"domain": "almere.nl", "salt_rotation": "weekly"})),
     )
     .await;
@@ -260,7 +262,7 @@ async fn every_route_answers_and_is_described() {
             &app,
             Method::POST,
             a,
-            "/api/v1/sites",
+            "/api/luister/v1/sites",
             Some(json!({"domain": "almere.nl"}))
         )
         .await
@@ -272,21 +274,21 @@ async fn every_route_answers_and_is_described() {
             &app,
             Method::POST,
             a,
-            "/api/v1/sites",
+            "/api/luister/v1/sites",
             Some(json!({"domain": "Niet Goed"}))
         )
         .await
         .0,
         400
     );
-    let (_, sites) = get(&app, a, "/api/v1/sites").await;
+    let (_, sites) = get(&app, a, "/api/luister/v1/sites").await;
     assert_eq!(sites.as_array().unwrap().len(), 3);
     let goal = json!({"event_name": "Aanvraag verstuurd", "value_eur": 12.5, "minutes_saved": 20});
     let (s, goal) = call(
         &app,
         Method::POST,
         a,
-        &format!("/api/v1/sites/{SITE}/goals"),
+        &format!("/api/luister/v1/sites/{SITE}/goals"),
         Some(goal),
     )
     .await;
@@ -295,7 +297,7 @@ async fn every_route_answers_and_is_described() {
         (201, json!(12.5), json!("Aanvraag verstuurd"))
     );
     assert_eq!(
-        get(&app, a, &format!("/api/v1/sites/{SITE}/goals"))
+        get(&app, a, &format!("/api/luister/v1/sites/{SITE}/goals"))
             .await
             .1
             .as_array()
@@ -308,7 +310,7 @@ async fn every_route_answers_and_is_described() {
         &app,
         Method::POST,
         a,
-        &format!("/api/v1/sites/{SITE}/funnels"),
+        &format!("/api/luister/v1/sites/{SITE}/funnels"),
         Some(funnel),
     )
     .await;
@@ -319,7 +321,7 @@ async fn every_route_answers_and_is_described() {
             &app,
             Method::POST,
             a,
-            &format!("/api/v1/sites/{SITE}/funnels"),
+            &format!("/api/luister/v1/sites/{SITE}/funnels"),
             Some(bad_funnel)
         )
         .await
@@ -327,7 +329,7 @@ async fn every_route_answers_and_is_described() {
         400
     );
     assert_eq!(
-        get(&app, a, &format!("/api/v1/sites/{SITE}/funnels"))
+        get(&app, a, &format!("/api/luister/v1/sites/{SITE}/funnels"))
             .await
             .1[0]["definition"]["window_seconds"],
         3600
@@ -379,7 +381,7 @@ async fn every_route_answers_and_is_described() {
             &app,
             Method::DELETE,
             a,
-            &format!("/api/v1/sites/{SITE}/goals/{gid}"),
+            &format!("/api/luister/v1/sites/{SITE}/goals/{gid}"),
             None
         )
         .await
@@ -391,7 +393,7 @@ async fn every_route_answers_and_is_described() {
             &app,
             Method::DELETE,
             a,
-            &format!("/api/v1/sites/{SITE}/goals/{gid}"),
+            &format!("/api/luister/v1/sites/{SITE}/goals/{gid}"),
             None
         )
         .await
@@ -403,7 +405,7 @@ async fn every_route_answers_and_is_described() {
             &app,
             Method::DELETE,
             a,
-            &format!("/api/v1/sites/{SITE}/funnels/{fid}"),
+            &format!("/api/luister/v1/sites/{SITE}/funnels/{fid}"),
             None
         )
         .await
@@ -411,15 +413,27 @@ async fn every_route_answers_and_is_described() {
         204
     );
     assert_eq!(
-        call(&app, Method::DELETE, a, "/api/v1/sites/almere.nl", None)
-            .await
-            .0,
+        call(
+            &app,
+            Method::DELETE,
+            a,
+            "/api/luister/v1/sites/almere.nl",
+            None
+        )
+        .await
+        .0,
         200
     );
     assert_eq!(
-        call(&app, Method::DELETE, a, "/api/v1/sites/almere.nl", None)
-            .await
-            .0,
+        call(
+            &app,
+            Method::DELETE,
+            a,
+            "/api/luister/v1/sites/almere.nl",
+            None
+        )
+        .await
+        .0,
         404
     );
 }

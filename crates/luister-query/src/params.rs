@@ -439,7 +439,7 @@ pub fn goal_value(
     Ok(GoalValueQuery { scope })
 }
 
-/// A funnel as saved (`POST /api/v1/sites/{domain}/funnels`) and as part of a funnel request.
+/// A funnel as saved (`POST /api/luister/v1/sites/{domain}/funnels`) and as part of a funnel request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunnelDefinition {

@@ -27,7 +27,8 @@ pub(crate) async fn guard(
         add_security_headers(&mut response);
         return Ok(response);
     }
-    let api = req.path().starts_with(crate::api::PREFIX);
+    let api = req.path().starts_with(crate::api::PREFIX)
+        || req.path().starts_with(crate::api::LUISTER_PREFIX);
     let mut response = next.call(req).await?.map_into_left_body();
     add_security_headers(&mut response);
     if api {

@@ -1,4 +1,4 @@
-//! Actions and their impact: `/api/v1/sites/{domain}/actions[/{id}]` and
+//! Actions and their impact: `/api/luister/v1/sites/{domain}/actions[/{id}]` and
 //! `/api/v1/actions/{id}/impact`. Reading needs a token for the site; changing one with
 //! scope write. The measuring is `luister-impact`'s; this module only speaks HTTP.
 
@@ -180,7 +180,7 @@ pub(crate) fn impact_params(q: &Params) -> Result<ImpactParams, ApiError> {
     Ok(p)
 }
 
-/// `GET /api/v1/sites/{domain}/impact/summary?from=&to=`: every action that started in the
+/// `GET /api/luister/v1/sites/{domain}/impact/summary?from=&to=`: every action that started in the
 /// range with its effect, and their combined value.
 pub(super) async fn summary(
     state: web::Data<AppState>,

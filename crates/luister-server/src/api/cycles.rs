@@ -1,4 +1,4 @@
-//! Review cycles: `GET /api/v1/cycles`, `PUT /api/v1/sites/{domain}/cycle` and the cycle
+//! Review cycles: `GET /api/v1/cycles`, `PUT /api/luister/v1/sites/{domain}/cycle` and the cycle
 //! report `GET /api/v1/cycles/report`.
 
 use super::auth::Caller;
@@ -48,7 +48,7 @@ pub(super) async fn list(
     ))
 }
 
-/// `PUT /api/v1/sites/{domain}/cycle` (scope write).
+/// `PUT /api/luister/v1/sites/{domain}/cycle` (scope write).
 pub(super) async fn put(
     state: web::Data<AppState>,
     caller: Caller,

@@ -9,7 +9,7 @@ use luister_store::{AuditEntry, Goal, SavedFunnel};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// Body of `POST /api/v1/sites`; unset fields take the defaults of `luister sites add`.
+/// Body of `POST /api/luister/v1/sites`; unset fields take the defaults of `luister sites add`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewSite {
@@ -185,7 +185,7 @@ pub(super) async fn delete_goal(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Body of `POST /api/v1/sites/{domain}/funnels`.
+/// Body of `POST /api/luister/v1/sites/{domain}/funnels`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewFunnel {
@@ -270,7 +270,7 @@ pub(super) async fn delete_funnel(
 }
 
 /// Records a change in the audit log.
-async fn audit(
+pub(super) async fn audit(
     state: &AppState,
     caller: &Caller,
     action: &str,
@@ -281,7 +281,7 @@ async fn audit(
     Ok(state.store.audit(entry).await?)
 }
 
-/// Query of `GET /api/v1/audit`.
+/// Query of `GET /api/luister/v1/audit`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AuditQuery {
@@ -289,19 +289,14 @@ pub(super) struct AuditQuery {
     limit: Option<String>,
 }
 
-/// `GET /api/v1/audit` (admin): the newest changes, who made them and when.
+/// `GET /api/luister/v1/audit` (admin): the newest changes, who made them and when.
 pub(super) async fn audit_log(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
-    let limit = match query
-        .limit
-        .as_deref()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-    {
+    let limit = match query.limit.as_deref().map(str::trim) {
         None => 100,
         Some(text) => text.parse::<u32>().unwrap_or(0),
     };

@@ -12,6 +12,7 @@ mod cycles;
 mod error;
 mod manage;
 pub mod openapi;
+mod plausible_sites;
 mod stats;
 
 pub(crate) use auth::authenticate_client;
@@ -23,130 +24,183 @@ use actix_web::{web, HttpRequest, HttpResponse, Route};
 /// Largest accepted JSON body (funnel definitions, goals, sites).
 const MAX_JSON_BODY: usize = 64 * 1024;
 
-/// Prefix of every route below.
+/// Prefix of the stats and report API, and of Plausible's Sites API.
 pub const PREFIX: &str = "/api/v1";
+/// Prefix of Luister's own management API (sites with all their settings, goals with
+/// value, funnels, actions, cycles, the audit log): Plausible's Sites API has other
+/// shapes on `/api/v1/sites`, so ours lives apart.
+pub const LUISTER_PREFIX: &str = "/api/luister/v1";
 
-/// Every route: method, path under [`PREFIX`] (routes of one path adjacent), handler.
-pub fn routes() -> Vec<(&'static str, &'static str, Route)> {
+/// The full path of one of our routes: management (`/sites…`, `/audit`) under
+/// [`LUISTER_PREFIX`], the rest under [`PREFIX`].
+pub fn api(path: &str) -> String {
+    let prefix = if path.starts_with("/sites") || path == "/audit" {
+        LUISTER_PREFIX
+    } else {
+        PREFIX
+    };
+    format!("{prefix}{path}")
+}
+
+/// Every route: method, full path (routes of one path adjacent), handler.
+pub fn routes() -> Vec<(&'static str, String, Route)> {
+    let mut routes = plausible_sites::routes();
+    routes.extend(luister_routes());
+    routes
+}
+
+fn luister_routes() -> Vec<(&'static str, String, Route)> {
     vec![
         (
             "get",
-            "/stats/realtime/visitors",
+            api("/stats/realtime/visitors"),
             web::get().to(stats::realtime),
         ),
         (
             "get",
-            "/stats/realtime/breakdown",
+            api("/stats/realtime/breakdown"),
             web::get().to(stats::realtime_breakdown),
         ),
-        ("get", "/stats/aggregate", web::get().to(stats::aggregate)),
-        ("get", "/stats/timeseries", web::get().to(stats::timeseries)),
-        ("get", "/stats/breakdown", web::get().to(stats::breakdown)),
-        ("get", "/search/terms", web::get().to(stats::search_terms)),
-        ("get", "/network/flows", web::get().to(stats::network_flows)),
         (
             "get",
-            "/network/aggregate",
+            api("/stats/aggregate"),
+            web::get().to(stats::aggregate),
+        ),
+        (
+            "get",
+            api("/stats/timeseries"),
+            web::get().to(stats::timeseries),
+        ),
+        (
+            "get",
+            api("/stats/breakdown"),
+            web::get().to(stats::breakdown),
+        ),
+        (
+            "get",
+            api("/search/terms"),
+            web::get().to(stats::search_terms),
+        ),
+        (
+            "get",
+            api("/network/flows"),
+            web::get().to(stats::network_flows),
+        ),
+        (
+            "get",
+            api("/network/aggregate"),
             web::get().to(stats::network_aggregate),
         ),
         (
             "get",
-            "/search/zero-results",
+            api("/search/zero-results"),
             web::get().to(stats::search_zero_results),
         ),
-        ("get", "/search/new", web::get().to(stats::search_new)),
-        ("get", "/search/after", web::get().to(stats::search_after)),
-        ("get", "/goals/value", web::get().to(stats::goal_value)),
+        ("get", api("/search/new"), web::get().to(stats::search_new)),
+        (
+            "get",
+            api("/search/after"),
+            web::get().to(stats::search_after),
+        ),
+        ("get", api("/goals/value"), web::get().to(stats::goal_value)),
         (
             "post",
-            "/funnels/query",
+            api("/funnels/query"),
             web::post().to(stats::funnel_query),
         ),
-        ("get", "/funnels/{id}", web::get().to(stats::saved_funnel)),
-        ("get", "/sites", web::get().to(manage::list_sites)),
-        ("post", "/sites", web::post().to(manage::add_site)),
+        (
+            "get",
+            api("/funnels/{id}"),
+            web::get().to(stats::saved_funnel),
+        ),
+        ("get", api("/sites"), web::get().to(manage::list_sites)),
+        ("post", api("/sites"), web::post().to(manage::add_site)),
         (
             "delete",
-            "/sites/{domain}",
+            api("/sites/{domain}"),
             web::delete().to(manage::delete_site),
         ),
         (
             "get",
-            "/sites/{domain}/goals",
+            api("/sites/{domain}/goals"),
             web::get().to(manage::list_goals),
         ),
         (
             "post",
-            "/sites/{domain}/goals",
+            api("/sites/{domain}/goals"),
             web::post().to(manage::add_goal),
         ),
         (
             "delete",
-            "/sites/{domain}/goals/{id}",
+            api("/sites/{domain}/goals/{id}"),
             web::delete().to(manage::delete_goal),
         ),
         (
             "get",
-            "/sites/{domain}/funnels",
+            api("/sites/{domain}/funnels"),
             web::get().to(manage::list_funnels),
         ),
         (
             "post",
-            "/sites/{domain}/funnels",
+            api("/sites/{domain}/funnels"),
             web::post().to(manage::add_funnel),
         ),
         (
             "delete",
-            "/sites/{domain}/funnels/{id}",
+            api("/sites/{domain}/funnels/{id}"),
             web::delete().to(manage::delete_funnel),
         ),
         (
             "get",
-            "/sites/{domain}/actions",
+            api("/sites/{domain}/actions"),
             web::get().to(actions::list),
         ),
         (
             "post",
-            "/sites/{domain}/actions",
+            api("/sites/{domain}/actions"),
             web::post().to(actions::create),
         ),
         (
             "get",
-            "/sites/{domain}/actions/{id}",
+            api("/sites/{domain}/actions/{id}"),
             web::get().to(actions::get),
         ),
         (
             "patch",
-            "/sites/{domain}/actions/{id}",
+            api("/sites/{domain}/actions/{id}"),
             web::patch().to(actions::update),
         ),
         (
             "delete",
-            "/sites/{domain}/actions/{id}",
+            api("/sites/{domain}/actions/{id}"),
             web::delete().to(actions::delete),
         ),
         (
             "get",
-            "/actions/{id}/impact",
+            api("/actions/{id}/impact"),
             web::get().to(actions::impact),
         ),
         (
             "get",
-            "/sites/{domain}/impact/summary",
+            api("/sites/{domain}/impact/summary"),
             web::get().to(actions::summary),
         ),
-        ("get", "/alerts", web::get().to(actions::alerts)),
-        ("get", "/cycles", web::get().to(cycles::list)),
-        ("get", "/cycles/report", web::get().to(cycles::report)),
-        ("put", "/sites/{domain}/cycle", web::put().to(cycles::put)),
-        ("get", "/audit", web::get().to(manage::audit_log)),
-        ("get", "/openapi.json", web::get().to(openapi::serve)),
+        ("get", api("/alerts"), web::get().to(actions::alerts)),
+        ("get", api("/cycles"), web::get().to(cycles::list)),
+        ("get", api("/cycles/report"), web::get().to(cycles::report)),
+        (
+            "put",
+            api("/sites/{domain}/cycle"),
+            web::put().to(cycles::put),
+        ),
+        ("get", api("/audit"), web::get().to(manage::audit_log)),
+        ("get", api("/openapi.json"), web::get().to(openapi::serve)),
     ]
 }
 
 /// Registers the query API; called by the server's `App::configure`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut scope = web::scope(PREFIX)
+    let mut scope = web::scope("/api")
         .app_data(
             web::JsonConfig::default()
                 .limit(MAX_JSON_BODY)
@@ -160,7 +214,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(unknown_endpoint));
     let mut routes = routes().into_iter().peekable();
     while let Some((_, path, route)) = routes.next() {
-        let mut resource = web::resource(path).route(route);
+        let mut resource = web::resource(path.strip_prefix("/api").unwrap_or(&path)).route(route);
         while let Some((_, _, next)) = routes.next_if(|(_, p, _)| *p == path) {
             resource = resource.route(next);
         }

@@ -106,7 +106,7 @@ fn paging() -> Vec<Value> {
 }
 
 fn path_param(name: &str) -> Value {
-    let schema = if name == "domain" {
+    let schema = if name == "domain" || name == "site_id" {
         json!({"type": "string", "pattern": DOMAIN_PATTERN, "example": "enschede.nl"})
     } else {
         json!({"type": "string", "pattern": "^[0-9a-f]{1,32}$"})
@@ -270,6 +270,62 @@ fn report_paths() -> Value {
             ("200", response("{steps: [...], conversion_rate, breakdown?}", obj())))},
         "/funnels/{id}": {"get": op("run a saved funnel", saved, None,
             ("200", response("{steps: [...], conversion_rate, breakdown?}", obj())))},
+    })
+}
+
+/// Plausible's Sites API (`plausible_sites`): parameters as JSON, a form or a query.
+fn plausible_sites_paths() -> Value {
+    let body = |required: &[&str], properties: Value| {
+        Some(
+            json!({"type": "object", "required": required, "additionalProperties": false, "properties": properties}),
+        )
+    };
+    let site_id = || json!({"type": "string", "pattern": DOMAIN_PATTERN, "maxLength": 253});
+    let limit = typed(
+        "limit",
+        "query",
+        false,
+        "items at most (default 100)",
+        json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+    );
+    let deleted = || ("200", response("{\"deleted\": true}", obj()));
+    let goal = || {
+        (
+            "200",
+            response(
+                "{id, display_name, goal_type, event_name, page_path}",
+                obj(),
+            ),
+        )
+    };
+    json!({
+        "/sites": {
+            "get": op("Plausible: the sites the token may read, {sites: [{domain, timezone}], meta}", vec![limit.clone()], None,
+                ("200", response("{sites, meta}", obj()))),
+            "post": op("Plausible: add a site (admin); Luister's own settings are under /api/luister/v1/sites",
+                vec![], body(&["domain"], json!({"domain": {"type": "string", "pattern": DOMAIN_PATTERN, "maxLength": 253},
+                    "timezone": {"type": "string", "enum": time_zones()}, "team_id": {"type": "string", "description": "ignored"}})),
+                ("200", response("{domain, timezone}", obj()))),
+        },
+        "/sites/goals": {
+            "get": op("Plausible: the site's goals, {goals, meta}", vec![site_id(), limit], None, ("200", response("{goals, meta}", obj()))),
+            "put": op("Plausible: find or create a goal (write scope)", vec![],
+                body(&["site_id", "goal_type"], json!({"site_id": site_id(), "goal_type": {"type": "string", "enum": ["event", "page"]},
+                    "event_name": {"type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9 :_.-]{0,119}$"},
+                    "page_path": {"type": "string", "pattern": "^/[a-zA-Z0-9/*_.-]{0,200}$"},
+                    "display_name": {"type": "string", "maxLength": 120, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9 _.-]{0,100}$"}})),
+                goal()),
+        },
+        "/sites/goals/{goal_id}": {"delete": op("Plausible: delete a goal (write scope)", vec![path_param("goal_id"), site_id()], None, deleted())},
+        "/sites/shared-links": {"put": op("Plausible: a new shared link to the site's dashboard (admin), {name, url}", vec![],
+            body(&["site_id", "name"], json!({"site_id": site_id(), "name": {"type": "string", "minLength": 1, "maxLength": 100}})),
+            ("200", response("{name, url}", obj())))},
+        "/sites/{site_id}": {
+            "get": op("Plausible: one site, {domain, timezone, custom_properties}", vec![path_param("site_id")], None, ("200", response("{domain, timezone}", obj()))),
+            "put": op("Plausible: change a site's domain; Luister cannot (400, with the reason)", vec![path_param("site_id")],
+                body(&[], json!({"domain": {"type": "string", "pattern": DOMAIN_PATTERN}})), ("200", response("never", obj()))),
+            "delete": op("Plausible: remove a site with its goals, funnels and tokens (admin)", vec![path_param("site_id")], None, deleted()),
+        },
     })
 }
 
@@ -461,8 +517,11 @@ pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
     for group in [stats_paths(), report_paths(), manage_paths()] {
         for (path, item) in group.as_object().into_iter().flatten() {
-            paths.insert(format!("{}{path}", super::PREFIX), item.clone());
+            paths.insert(super::api(path), item.clone());
         }
+    }
+    for (path, item) in plausible_sites_paths().as_object().into_iter().flatten() {
+        paths.insert(format!("{}{path}", super::PREFIX), item.clone());
     }
     json!({
         "openapi": "3.0.3",
@@ -510,10 +569,9 @@ mod tests {
         let paths = doc["paths"].as_object().unwrap();
         let routes = super::super::routes();
         for (method, path, _) in &routes {
-            let full = format!("{}{path}", super::super::PREFIX);
             assert!(
-                paths.get(&full).and_then(|p| p.get(*method)).is_some(),
-                "{method} {full} not in openapi.json"
+                paths.get(path).and_then(|p| p.get(*method)).is_some(),
+                "{method} {path} not in openapi.json"
             );
         }
         let described: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
