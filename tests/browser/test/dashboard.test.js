@@ -126,7 +126,7 @@ before(async () => {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  await api(`/api/v1/sites/${SITE}/goals`, {
+  await api(`/api/luister/v1/sites/${SITE}/goals`, {
     method: 'POST',
     body: JSON.stringify({ event_name: 'Aanvraag verstuurd', value_eur: 45, minutes_saved: 20 }),
   });
@@ -198,7 +198,7 @@ describe('dashboard', () => {
 
     const { page, context } = await signedIn('beheer@gemeente.test');
     const start = new Date(Date.now() - 5 * 86_400_000).toISOString().slice(0, 10);
-    const created = await api(`/api/v1/sites/${SITE}/actions`, {
+    const created = await api(`/api/luister/v1/sites/${SITE}/actions`, {
       method: 'POST',
       body: JSON.stringify({ title: 'Schuldhulppagina herschreven', start_date: start, status: 'done',
         target: { type: 'goal', goal: 'Aanvraag verstuurd', page: '/schulden' } }),
