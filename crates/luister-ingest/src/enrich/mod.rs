@@ -14,6 +14,7 @@
 pub mod bots;
 mod channel;
 pub mod geo;
+mod geo_map;
 pub mod page_url;
 pub mod pii;
 pub mod referrer;
