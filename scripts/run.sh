@@ -6,6 +6,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 bash scripts/setup.sh
+# shellcheck source=scripts/env.sh
+. scripts/env.sh
 echo "==> building luister (release; the first build takes a few minutes)" >&2
 cargo build --release --bin luister
 exec target/release/luister serve --demo "$@"

@@ -9,6 +9,11 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# shellcheck source=scripts/env.sh
+. "$repo/scripts/env.sh"
+# Node.js for the tests, when the machine's is older than 20: Node's own build as the npm
+# registry carries it (package node-linux-<arch>), unpacked into the tools folder.
+NODE_VERSION=22.23.5
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 packages=()
@@ -18,11 +23,23 @@ command -v cc >/dev/null 2>&1 || packages+=(build-essential)
 command -v curl >/dev/null 2>&1 || packages+=(curl)
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+# Rust: Debian 12's security archive carries a current one (rustc-web, cargo-web).
+command -v cargo >/dev/null 2>&1 || packages+=(rustc-web cargo-web)
+# Debian's own python3 refuses `pip install` (PEP 668): the tests' Python packages then
+# go into a virtual environment in .venv.
+python_managed() {
+    python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))' 2>/dev/null
+}
 if [ "$want_test" = 1 ]; then
     [ -x /usr/bin/chromium ] || packages+=(chromium)
     command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose)
     /usr/bin/python3 -c 'import yaml, docker' >/dev/null 2>&1 || packages+=(python3-yaml python3-docker)
     command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
+    command -v cargo-clippy >/dev/null 2>&1 || packages+=(rust-web-clippy)
+    command -v rustfmt >/dev/null 2>&1 || packages+=(rustfmt-web)
+    if python_managed && ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+        packages+=(python3-venv)
+    fi
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
     say "installing Debian packages: ${packages[*]}"
@@ -32,7 +49,7 @@ fi
 # Debian's package starts a system-wide server; Luister runs its own, so leave that one alone.
 
 if ! command -v cargo >/dev/null 2>&1; then
-    echo "setup: cargo (Rust) is required: install it with rustup" >&2
+    echo "setup: cargo (Rust) is missing and Debian's cargo-web did not install; install Rust with rustup" >&2
     exit 1
 fi
 
@@ -40,6 +57,21 @@ say "fetching enrichment data files"
 bash "$repo/scripts/fetch-data.sh"
 
 if [ "$want_test" = 1 ]; then
+    if python_managed; then
+        say "creating a Python virtual environment in .venv for the tests' packages"
+        python3 -m venv "$repo/.venv"
+        . "$repo/scripts/env.sh"
+    fi
+    node_major="$(node -e 'console.log(process.versions.node.split(".")[0])' 2>/dev/null || echo 0)"
+    if [ "$node_major" -lt 20 ] && [ ! -x "$luister_tools/node/bin/node" ]; then
+        case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) arch="$(uname -m)" ;; esac
+        say "Node.js $node_major is too old for the browser tests: unpacking Node $NODE_VERSION from the npm registry"
+        unpack="$(mktemp -d)"
+        (cd "$unpack" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null && tar xzf ./*.tgz)
+        mkdir -p "$luister_tools" && rm -rf "$luister_tools/node" && mv "$unpack/package" "$luister_tools/node"
+        rm -rf "$unpack"
+        . "$repo/scripts/env.sh"
+    fi
     if ! cargo nextest --version >/dev/null 2>&1; then
         say "installing cargo-nextest"
         cargo install --locked cargo-nextest
@@ -59,7 +91,7 @@ if [ "$want_test" = 1 ]; then
     # promtool and nginx for the deployment tests, unpacked from Debian's packages rather
     # than installed, so no Prometheus or nginx service starts on this machine
     # (tests/deploy/ finds them here).
-    tools="${XDG_CACHE_HOME:-$HOME/.cache}/luister/tools"
+    tools="$luister_tools"
     unpack_tool() { # package, path of the binary inside it
         local name unpack
         name="$(basename "$2")"

@@ -7,6 +7,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 bash scripts/setup.sh --test
+# shellcheck source=scripts/env.sh
+. scripts/env.sh
 
 read -r ch_pid ch_url < <(bash scripts/clickhouse-test-server.sh)
 # The server's subshell removes the data dir once clickhouse-server exits.
