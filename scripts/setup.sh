@@ -37,9 +37,6 @@ if [ "$want_test" = 1 ]; then
     command -v python3 >/dev/null 2>&1 || packages+=(python3 python3-pip)
     command -v cargo-clippy >/dev/null 2>&1 || packages+=(rust-web-clippy)
     command -v rustfmt >/dev/null 2>&1 || packages+=(rustfmt-web)
-    if python_managed && ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
-        packages+=(python3-venv)
-    fi
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
     say "installing Debian packages: ${packages[*]}"
@@ -58,6 +55,10 @@ bash "$repo/scripts/fetch-data.sh"
 
 if [ "$want_test" = 1 ]; then
     if python_managed; then
+        if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+            say "installing Debian package python3-venv"
+            DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq python3-venv >/dev/null
+        fi
         say "creating a Python virtual environment in .venv for the tests' packages"
         python3 -m venv "$repo/.venv"
         . "$repo/scripts/env.sh"
