@@ -28,7 +28,8 @@ command -v cargo >/dev/null 2>&1 || packages+=(rustc-web cargo-web)
 # Debian's own python3 refuses `pip install` (PEP 668): the tests' Python packages then
 # go into a virtual environment in .venv.
 python_managed() {
-    python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))' 2>/dev/null
+    # (a virtual environment's python3 is not: its prefix is its own)
+    python3 -c 'import os, sys, sysconfig; sys.exit(not (sys.prefix == sys.base_prefix and os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"))))' 2>/dev/null
 }
 if [ "$want_test" = 1 ]; then
     [ -x /usr/bin/chromium ] || packages+=(chromium)
