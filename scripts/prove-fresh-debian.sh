@@ -54,11 +54,23 @@ rm -rf "$root/root/luister"
 git clone --quiet --no-local "$repo" "$root/root/luister"
 # git is not in a fresh Debian either; the clone is made outside, as a user downloads it.
 
+# Behind a TLS-inspecting proxy (as on this workplace's machines) the root must trust
+# the proxy's CA, as the host does; the certificates in /usr/local/share/ca-certificates
+# are copied in and every client is pointed at the system bundle. A machine on the open
+# internet has no such CA, and this changes nothing there.
+bundle=/etc/ssl/certs/ca-certificates.crt
 inside() {
     chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        SSL_CERT_FILE="$bundle" PIP_CERT="$bundle" REQUESTS_CA_BUNDLE="$bundle" \
+        NODE_EXTRA_CA_CERTS="$bundle" \
         /bin/bash -c "$1"
 }
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    inside 'command -v update-ca-certificates >/dev/null || { apt-get update -qq && apt-get install -y -qq ca-certificates >/dev/null; }; update-ca-certificates >/dev/null'
+fi
 started=$(date +%s)
 if [ "$what" = test ]; then
     say "bash scripts/test.sh inside (log: $root.log)"
