@@ -3,7 +3,7 @@
 # environment (Debian's python3 refuses pip installs), a current Node.js from the npm
 # registry (Debian's 18 is too old for the browser tests) and binaries unpacked from
 # Debian packages without installing their services (promtool, nginx).
-luister_tools="${XDG_CACHE_HOME:-$HOME/.cache}/luister/tools"
+luister_tools="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/luister/tools"
 if [ -d "$luister_tools/node/bin" ]; then
     PATH="$luister_tools/node/bin:$PATH"
 fi

@@ -55,6 +55,11 @@ say "fetching enrichment data files"
 bash "$repo/scripts/fetch-data.sh"
 
 if [ "$want_test" = 1 ]; then
+    # A .venv left half-made by an interrupted run (no pip in it) is made again.
+    if [ -x "$repo/.venv/bin/python3" ] && ! "$repo/.venv/bin/python3" -m pip --version >/dev/null 2>&1; then
+        rm -rf "$repo/.venv"
+        PATH="${PATH//$repo\/.venv\/bin:/}"
+    fi
     if python_managed; then
         if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
             say "installing Debian package python3-venv"

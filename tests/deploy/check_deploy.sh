@@ -55,7 +55,7 @@ missing() {
 }
 
 # Tools, found once; scripts/setup.sh --test unpacks promtool into this cache.
-PATH="$PATH:${XDG_CACHE_HOME:-$HOME/.cache}/luister/tools"
+PATH="$PATH:${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/luister/tools"
 if docker compose version >/dev/null 2>&1; then
     compose=(docker compose)
 elif command -v docker-compose >/dev/null 2>&1; then

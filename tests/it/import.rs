@@ -357,3 +357,36 @@ async fn an_access_log_of_the_same_history_gives_the_same_reports() {
     assert!(!terms(a.clone()).is_empty());
     assert_eq!(terms(a), terms(b));
 }
+
+/// A byte that is not UTF-8 in one line of a log does not stop the import halfway.
+#[tokio::test]
+async fn a_stray_byte_does_not_stop_an_access_log_import() {
+    use luister::import::{import, LineFormat};
+    let app = TestApp::start(at("2026-11-30T12:00:00Z"), &[Site::new("enschede.nl")]).await;
+    let line = |path: &str, ua_tail: &[u8]| {
+        let mut bytes = format!(
+            "192.0.2.5 - - [02/Nov/2026:10:00:00 +0100] \"GET {path} HTTP/1.1\" 200 1 \"-\" \"{UA}"
+        )
+        .into_bytes();
+        bytes.extend_from_slice(ua_tail);
+        bytes.extend_from_slice(b"\"\n");
+        bytes
+    };
+    let log = [line("/a", b""), line("/b", b" \xff\xfe"), line("/c", b"")].concat();
+    let report = import(
+        &app.db.store,
+        enrichers(),
+        &log[..],
+        &LineFormat::Combined {
+            site: Some("enschede.nl".into()),
+        },
+        ImportOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.lines, report.imported, report.malformed),
+        (3, 3, 0),
+        "{report:?}"
+    );
+}

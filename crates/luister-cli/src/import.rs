@@ -78,7 +78,7 @@ pub async fn import_ndjson(
 pub async fn import(
     store: &Store,
     enrichers: Arc<Enrichers>,
-    input: impl BufRead,
+    mut input: impl BufRead,
     format: &LineFormat,
     options: ImportOptions,
 ) -> Result<ImportReport, ImportError> {
@@ -97,17 +97,27 @@ pub async fn import(
     let mut batch = Batch::default();
     let engine = luister_query::QueryEngine::new(store.clone());
     let mut progress = Progress::new(options.progress && std::io::stderr().is_terminal());
-    for (index, line) in input.lines().enumerate() {
-        let number = index as u64 + 1;
-        let line = line.map_err(|source| ImportError::Read {
-            line: number,
-            source,
-        })?;
+    let mut buffer = Vec::new();
+    for number in 1u64.. {
+        buffer.clear();
+        let read = input
+            .read_until(b'\n', &mut buffer)
+            .map_err(|source| ImportError::Read {
+                line: number,
+                source,
+            })?;
+        if read == 0 {
+            break;
+        }
+        // A stray byte that is not UTF-8 (a log written with escaping off) must not stop
+        // an import halfway, after earlier batches are stored: it becomes U+FFFD.
+        let line = String::from_utf8_lossy(&buffer);
+        let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;
         }
         report.lines += 1;
-        match process_line(&pipeline, format, &line) {
+        match process_line(&pipeline, format, line) {
             Ok(processed) => {
                 for p in processed {
                     batch.events.push(p.event);

@@ -4,10 +4,10 @@
 //! The format is the "combined" log of nginx and Apache
 //! (`IP - user [10/Oct/2026:13:55:36 +0200] "GET /path?q HTTP/1.1" 200 512 "referrer" "agent"`),
 //! optionally with the virtual host first (Apache's `vhost_combined`, `host:port IP …`,
-//! or nginx's `$host $remote_addr …`). Only page views of HTML pages count: a `GET`
-//! answered 2xx or 304 (the browser showed its cached copy) whose path has no file
-//! extension or an HTML one. Everything else is a [`Skip`] with a reason, counted by the
-//! importer. Bots are left to the pipeline, exactly as for live events; the address is
+//! or nginx's `$host $remote_addr …`). Only page views count: a `GET` answered 2xx or 304
+//! (the browser showed its cached copy) whose path does not end in the extension of an
+//! asset or a download (`.css`, `.png`, `.pdf`, …; `/nieuws/versie-2.0` is a page).
+//! Everything else is a [`Skip`] with a reason, counted by the importer. Bots are left to the pipeline, exactly as for live events; the address is
 //! used, as a live one is, for the visitor hash and the geo lookup only.
 
 use crate::decode::{decode_plausible, RequestContext};
@@ -16,8 +16,63 @@ use luister_model::RawEvent;
 use serde_json::json;
 use std::net::IpAddr;
 
-/// Extensions of paths that are pages; any other extension is a file (asset, download).
-const PAGE_EXTENSIONS: &[&str] = &["html", "htm", "php", "asp", "aspx", "jsp", "shtml", "cfm"];
+/// Extensions of files that are no page: assets, downloads, feeds and machine files.
+const FILE_EXTENSIONS: &[&str] = &[
+    "css",
+    "js",
+    "mjs",
+    "map",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "svg",
+    "ico",
+    "webp",
+    "avif",
+    "bmp",
+    "tif",
+    "tiff",
+    "woff",
+    "woff2",
+    "ttf",
+    "otf",
+    "eot",
+    "pdf",
+    "doc",
+    "docx",
+    "xls",
+    "xlsx",
+    "ppt",
+    "pptx",
+    "odt",
+    "ods",
+    "odp",
+    "rtf",
+    "csv",
+    "txt",
+    "xml",
+    "json",
+    "rss",
+    "atom",
+    "ics",
+    "epub",
+    "zip",
+    "gz",
+    "tgz",
+    "rar",
+    "7z",
+    "mp3",
+    "mp4",
+    "m4a",
+    "webm",
+    "ogg",
+    "wav",
+    "avi",
+    "mov",
+    "wasm",
+    "webmanifest",
+];
 
 /// Why a log line is not stored as a pageview.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +137,10 @@ pub fn parse_line(line: &str) -> Result<AccessLogLine, String> {
         .map_err(|_| format!("time {time:?} is not like 10/Oct/2026:13:55:36 +0200"))?
         .to_utc();
     let request = quoted(&mut rest).ok_or("no \"request\"")?;
+    // nginx writes `"-"` for a connection that sent no request (a 400 or 408).
     let mut parts = request.split(' ');
     let method = parts.next().unwrap_or_default().to_string();
-    let target = parts.next().ok_or("the request has no target")?.to_string();
+    let target = parts.next().unwrap_or_default().to_string();
     let status_text = next_word(&mut rest).ok_or("no status")?;
     let status = status_text
         .parse::<u16>()
@@ -111,13 +167,13 @@ pub fn parse_line(line: &str) -> Result<AccessLogLine, String> {
 /// The pageview of a line for the site `domain`, or why there is none.
 pub fn decode_line(line: &str, domain: Option<&str>) -> Result<RawEvent, Skip> {
     let entry = parse_line(line).map_err(Skip::Malformed)?;
-    if entry.method != "GET" {
-        return Err(Skip::NotGet);
-    }
     match entry.status {
         200..=299 | 304 => {}
         300..=399 => return Err(Skip::Redirect),
         status => return Err(Skip::NoPage(status)),
+    }
+    if entry.method != "GET" {
+        return Err(Skip::NotGet);
     }
     if !entry.target.starts_with('/') {
         return Err(Skip::Malformed(format!(
@@ -150,13 +206,13 @@ pub fn decode_line(line: &str, domain: Option<&str>) -> Result<RawEvent, Skip> {
         .ok_or_else(|| Skip::Malformed("no event".into()))
 }
 
-/// Whether the path of `target` names a page: no extension, or an HTML one.
+/// Whether the path of `target` names a page: it does not end in a file's extension.
 fn is_page(target: &str) -> bool {
     let path = target.split(['?', '#']).next().unwrap_or(target);
     let last = path.rsplit('/').next().unwrap_or_default();
     match last.rsplit_once('.') {
         Some((stem, extension)) if !stem.is_empty() => {
-            PAGE_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str())
+            !FILE_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str())
         }
         _ => true,
     }
@@ -197,8 +253,36 @@ fn quoted<'a>(rest: &mut &'a str) -> Option<&'a str> {
     None
 }
 
+/// Undoes the escapes of both servers: `\"` and `\\` (Apache, nginx) and `\xHH` (nginx
+/// writes `"` and every byte outside printable ASCII so); the bytes are read as UTF-8.
 fn unescape(text: &str) -> String {
-    text.replace("\\\"", "\"").replace("\\\\", "\\")
+    if !text.contains('\\') {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex_byte = bytes
+            .get(i + 2..i + 4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], bytes.get(i + 1), hex_byte) {
+            (b'\\', Some(b'x'), Some(byte)) => {
+                out.push(byte);
+                i += 4;
+            }
+            (b'\\', Some(&next @ (b'"' | b'\\')), _) => {
+                out.push(next);
+                i += 2;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn strip_port(host: &str) -> &str {
@@ -269,6 +353,9 @@ mod tests {
             ("GET /css/site.css?v=3 HTTP/1.1", 200, Skip::NotHtml),
             ("GET /docs/tarieven.PDF HTTP/1.1", 200, Skip::NotHtml),
             ("GET /favicon.ico HTTP/1.1", 200, Skip::NotHtml),
+            ("GET /sitemap.xml HTTP/1.1", 200, Skip::NotHtml),
+            ("-", 400, Skip::NoPage(400)),
+            ("POST /formulier HTTP/1.1", 404, Skip::NoPage(404)),
         ] {
             assert_eq!(
                 decode_line(&line("", request, status, "-"), site),
@@ -312,6 +399,16 @@ mod tests {
             decode_line(&no_site, None),
             Err(Skip::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn nginx_hex_escapes_are_decoded() {
+        let text = "203.0.113.9 - - [02/Nov/2026:10:15:00 +0000] \"GET / HTTP/1.1\" 200 1 \"https://x.nl/?q=caf\\xC3\\xA9 \\x22\\x2\" \"Mozilla/5.0\"";
+        let entry = parse_line(text).unwrap();
+        assert_eq!(
+            entry.referrer.as_deref(),
+            Some("https://x.nl/?q=café \"\\x2")
+        );
     }
 
     #[test]

@@ -187,7 +187,8 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-/// The publishable months in which the site had visitors, newest first.
+/// The publishable months with at least [`MIN_COUNT`] visitors, newest first (listing a
+/// month with fewer would tell that it had some).
 pub async fn months_with_data(
     engine: &QueryEngine,
     site: &Site,
@@ -216,7 +217,7 @@ pub async fn months_with_data(
     let mut out: Vec<Month> = series
         .results
         .iter()
-        .filter(|point| count(&point.values, Metric::Visitors) > 0)
+        .filter(|point| count(&point.values, Metric::Visitors) >= MIN_COUNT)
         .filter_map(|point| Month::parse(point.date.get(..7)?))
         .collect();
     out.sort_unstable_by(|a, b| b.cmp(a));
