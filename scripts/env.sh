@@ -10,5 +10,6 @@ fi
 if [ -x "$repo/.venv/bin/python3" ]; then
     PATH="$repo/.venv/bin:$PATH"
 fi
-PATH="$PATH:$luister_tools"
+# Tools installed with `cargo install` (cargo-nextest, cargo-fuzz) when cargo is Debian's.
+PATH="$PATH:$luister_tools:${CARGO_HOME:-${HOME:-/tmp}/.cargo}/bin"
 export PATH
