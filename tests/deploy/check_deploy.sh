@@ -70,22 +70,20 @@ hadolint="${HADOLINT:-$(command -v hadolint || true)}"
 kubernetes_validate="${KUBERNETES_VALIDATE:-$(command -v kubernetes-validate || true)}"
 [ -n "$kubernetes_validate" ] \
     || missing kubernetes-validate "python3 -m pip install kubernetes-validate (or set KUBERNETES_VALIDATE to its path)"
-python=""
-for candidate in python3 /usr/bin/python3; do
-    if "$candidate" -c 'import yaml, docker, tomllib' >/dev/null 2>&1; then
-        python="$candidate"
-        break
-    fi
-done
+# The first Python (the PATH's, then Debian's) that imports every module given.
+python_with() {
+    local candidate
+    for candidate in python3 /usr/bin/python3; do
+        if "$candidate" -c "import $1" >/dev/null 2>&1; then
+            echo "$candidate"
+            return
+        fi
+    done
+}
+python="$(python_with 'yaml, docker, tomllib')"
 [ -n "$python" ] || missing "Python 3.11+ with PyYAML and docker-py" "apt-get install -y python3-yaml python3-docker"
 checks=("$python" tests/deploy/deploy_checks.py)
-chdb_python=""
-for candidate in python3 /usr/bin/python3; do
-    if "$candidate" -c 'import chdb, yaml' >/dev/null 2>&1; then
-        chdb_python="$candidate"
-        break
-    fi
-done
+chdb_python="$(python_with 'chdb, yaml')"
 [ -n "$chdb_python" ] || missing "chDB" "python3 -m pip install chdb-core"
 
 work="$(mktemp -d)"

@@ -53,6 +53,20 @@ pub struct DashboardSettings {
     pub oidc: Option<OidcSettings>,
 }
 
+impl DashboardSettings {
+    /// This server's address as links to it are written (embed snippet, share links):
+    /// `public_url`, or else the scheme and host the request came in on.
+    pub fn public_base(&self, req: &actix_web::HttpRequest) -> String {
+        match self.public_url.trim_end_matches('/') {
+            "" => {
+                let info = req.connection_info();
+                format!("{}://{}", info.scheme(), info.host())
+            }
+            url => url.to_string(),
+        }
+    }
+}
+
 impl Default for DashboardSettings {
     fn default() -> Self {
         Self {

@@ -286,8 +286,7 @@ pub async fn month_figures(
         })
         .filter(|r| r.visitors >= MIN_COUNT)
         .collect();
-    pages.sort_by(|a, b| b.visitors.cmp(&a.visitors).then(a.page.cmp(&b.page)));
-    pages.truncate(MAX_ROWS);
+    keep_largest(&mut pages, |r| (r.visitors, &r.page));
     let mut search_terms: Vec<SearchRow> = terms
         .results
         .into_iter()
@@ -299,8 +298,7 @@ pub async fn month_figures(
             without_results: r.zero_results,
         })
         .collect();
-    search_terms.sort_by(|a, b| b.visitors.cmp(&a.visitors).then(a.term.cmp(&b.term)));
-    search_terms.truncate(MAX_ROWS);
+    keep_largest(&mut search_terms, |r| (r.visitors, &r.term));
     let goals = goals
         .results
         .into_iter()
@@ -322,6 +320,15 @@ pub async fn month_figures(
         search_terms,
         goals,
     })
+}
+
+/// The [`MAX_ROWS`] rows with the most visitors, most first; ties by name.
+fn keep_largest<T>(rows: &mut Vec<T>, key: impl Fn(&T) -> (u64, &String)) {
+    rows.sort_by(|a, b| {
+        let ((va, na), (vb, nb)) = (key(a), key(b));
+        vb.cmp(&va).then(na.cmp(nb))
+    });
+    rows.truncate(MAX_ROWS);
 }
 
 fn count(values: &Values, metric: Metric) -> u64 {

@@ -89,15 +89,6 @@ fn require_admin(who: &SignedIn, csrf: Option<&str>) -> Result<(), PageError> {
     }
 }
 
-/// Where this server is reached, for the snippet: the configured URL or the request's host.
-fn public_url(dash: &Dashboard, req: &HttpRequest) -> String {
-    if !dash.settings.public_url.is_empty() {
-        return dash.settings.public_url.trim_end_matches('/').to_string();
-    }
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
-}
-
 async fn admin_page(
     dash: &Dashboard,
     req: &HttpRequest,
@@ -105,7 +96,7 @@ async fn admin_page(
     created: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let lang = Lang::of(req);
-    let base = public_url(dash, req);
+    let base = dash.settings.public_base(req);
     let (sites, users, tokens, links) = tokio::try_join!(
         dash.store.list_sites(),
         dash.store.list_users(),
@@ -241,7 +232,7 @@ pub async fn create_share_link(
         &format!("{} ({})", link.id, link.name),
     )
     .await?;
-    let url = format!("{}/gedeeld/{secret}", public_url(&dash, &req));
+    let url = format!("{}/gedeeld/{secret}", dash.settings.public_base(&req));
     admin_page(&dash, &req, &who, Some(url)).await
 }
 

@@ -60,10 +60,33 @@ pub(super) async fn add_site(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let site = body.into_inner().into_site()?;
-    state.store.add_site(&site).await?;
-    audit(&state, &caller, "site.add", &site.domain, &site.domain).await?;
-    state.reload_sites().await?;
+    create_site(&state, &caller, &site).await?;
     Ok(HttpResponse::Created().json(site))
+}
+
+/// Stores a new site, logs it and has the collector take its events at once; both
+/// site APIs (ours and Plausible's) add sites here.
+pub(super) async fn create_site(
+    state: &AppState,
+    caller: &Caller,
+    site: &Site,
+) -> Result<(), ApiError> {
+    state.store.add_site(site).await?;
+    audit(state, caller, "site.add", &site.domain, &site.domain).await?;
+    state.reload_sites().await?;
+    Ok(())
+}
+
+/// Removes a site with its goals, funnels and tokens, logs it and stops collecting for it.
+pub(super) async fn remove_site(
+    state: &AppState,
+    caller: &Caller,
+    domain: &str,
+) -> Result<luister_store::SiteRemoval, ApiError> {
+    let removed = state.store.remove_site(domain).await?;
+    audit(state, caller, "site.remove", domain, domain).await?;
+    state.reload_sites().await?;
+    Ok(removed)
 }
 
 pub(super) async fn delete_site(
@@ -72,9 +95,7 @@ pub(super) async fn delete_site(
     domain: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
-    let removed = state.store.remove_site(&domain).await?;
-    audit(&state, &caller, "site.remove", &domain, &domain).await?;
-    state.reload_sites().await?;
+    let removed = remove_site(&state, &caller, &domain).await?;
     Ok(HttpResponse::Ok().json(json!({
         "removed": *domain,
         "goals": removed.goals,
@@ -171,18 +192,24 @@ pub(super) async fn delete_goal(
 ) -> Result<HttpResponse, ApiError> {
     let (domain, id) = path.into_inner();
     let site = caller.site_to_change(&state, Some(&domain)).await?;
-    if !state
-        .store
-        .list_goals(&site.domain)
-        .await?
-        .iter()
-        .any(|g| g.id == id)
-    {
+    remove_goal(&state, &caller, &site, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes goal `id` of `site` and logs it; 404 when the site has no such goal.
+pub(super) async fn remove_goal(
+    state: &AppState,
+    caller: &Caller,
+    site: &Site,
+    id: String,
+) -> Result<(), ApiError> {
+    let goals = state.store.list_goals(&site.domain).await?;
+    if !goals.iter().any(|g| g.id == id) {
         return Err(luister_query::QueryError::NotFound { what: "goal", id }.into());
     }
     state.store.delete_goal(&site.domain, &id).await?;
-    audit(&state, &caller, "goal.delete", &site.domain, &id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    audit(state, caller, "goal.delete", &site.domain, &id).await?;
+    Ok(())
 }
 
 /// Body of `POST /api/luister/v1/sites/{domain}/funnels`.

@@ -12,7 +12,7 @@
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::manage::audit;
+use super::manage::{self, audit};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
@@ -171,9 +171,7 @@ async fn create_site(
     if site.timezone.parse::<chrono_tz::Tz>().is_err() {
         return Err(QueryError::param("timezone", "not an IANA time zone").into());
     }
-    state.store.add_site(&site).await?;
-    audit(&state, &caller, "site.add", &site.domain, &site.domain).await?;
-    state.reload_sites().await?;
+    manage::create_site(&state, &caller, &site).await?;
     Ok(HttpResponse::Ok().json(site_json(&site)))
 }
 
@@ -214,9 +212,7 @@ async fn delete_site(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let site = caller.site(&state, Some(&path)).await?;
-    state.store.remove_site(&site.domain).await?;
-    audit(&state, &caller, "site.remove", &site.domain, &site.domain).await?;
-    state.reload_sites().await?;
+    manage::remove_site(&state, &caller, &site.domain).await?;
     Ok(HttpResponse::Ok().json(json!({"deleted": true})))
 }
 
@@ -305,18 +301,7 @@ async fn delete_goal(
     let site = caller
         .site_to_change(&state, Some(required(&params, "site_id")?))
         .await?;
-    let id = path.into_inner();
-    if !state
-        .store
-        .list_goals(&site.domain)
-        .await?
-        .iter()
-        .any(|g| g.id == id)
-    {
-        return Err(QueryError::NotFound { what: "goal", id }.into());
-    }
-    state.store.delete_goal(&site.domain, &id).await?;
-    audit(&state, &caller, "goal.delete", &site.domain, &id).await?;
+    manage::remove_goal(&state, &caller, &site, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(json!({"deleted": true})))
 }
 
@@ -347,13 +332,7 @@ async fn put_shared_link(
         .create_share_link(&site.domain, name, None)
         .await?;
     audit(&state, &caller, "share_link.create", &site.domain, &link.id).await?;
-    let base = match state.settings.dashboard.public_url.trim_end_matches('/') {
-        "" => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
-        url => url.to_string(),
-    };
+    let base = state.settings.dashboard.public_base(&req);
     Ok(HttpResponse::Ok()
         .json(json!({"name": link.name, "url": format!("{base}/gedeeld/{secret}")})))
 }
